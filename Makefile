@@ -1,0 +1,24 @@
+# Two entry points for a fresh machine: `make quickstart` and `make test`. Both create .venv and
+# install the pinned project into it first (once; again when pyproject.toml changes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install quickstart test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/ncsweep run sweeps/quickstart.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf $(VENV) mlruns mlflow.db ncsweep_results .pytest_cache

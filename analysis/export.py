@@ -1,0 +1,147 @@
+"""MLflow runs -> two pandas tables -> Parquet with explicit pyarrow schemas.
+
+trials.parquet: one row per trial (child run): ids, status, every config parameter as a typed
+column (dotted names, e.g. `loss.name`), wall time, `final/<split>/<metric>` at the last epoch and
+`best/<split>/<metric>` at the best-test-accuracy epoch (the paper's model selection).
+epochs.parquet: one row per trial x epoch with every logged metric.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from mlflow.tracking import MlflowClient
+
+from analysis.runs import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+
+TRIAL_FIELDS = [
+    pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("sweep", pa.string()),
+    pa.field("parent_run_id", pa.string()), pa.field("status", pa.string()), pa.field("wall_time_s", pa.float64()),
+    pa.field("epochs", pa.int64()), pa.field("best_epoch", pa.int64()),
+]  # fmt: skip
+EPOCH_FIELDS = [pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("epoch", pa.int64())]
+
+
+class NoRuns(LookupError):
+    """Nothing to export: no such experiment, or no trial runs under it / the parent."""
+
+
+def child_runs(client: MlflowClient, experiment: str, parent_run_id: str | None = None) -> list:
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise NoRuns(f"no MLflow experiment named {experiment!r} at {client.tracking_uri}")
+    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}'" if parent_run_id else f"tags.`{TRIAL_TAG}` LIKE '%'"
+    runs, token = [], None
+    while True:
+        page = client.search_runs([found.experiment_id], query, max_results=1000, page_token=token, order_by=["attributes.start_time ASC"])
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    if not runs:
+        raise NoRuns(f"no trial runs in experiment {experiment!r}" + (f" under parent run {parent_run_id}" if parent_run_id else ""))
+    return runs
+
+
+def metric_histories(client: MlflowClient, run) -> dict[int, dict[str, float]]:
+    """epoch -> {metric key: value} for one run, from the full metric histories."""
+    by_epoch: dict[int, dict[str, float]] = {}
+    for key in run.data.metrics:
+        for point in client.get_metric_history(run.info.run_id, key):
+            by_epoch.setdefault(point.step, {})[key] = point.value
+    return by_epoch
+
+
+def _plain(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = _plain(value)
+    return out
+
+
+def best_epoch(history: dict[int, dict[str, float]]) -> int | None:
+    """The epoch of highest test accuracy (train accuracy when no test split), earliest on ties."""
+    for key in ("test/acc", "train/acc"):
+        scored = [(values[key], -epoch) for epoch, values in history.items() if key in values and values[key] == values[key]]
+        if scored:
+            return -max(scored)[1]
+    return None
+
+
+def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    trial_rows, epoch_rows = [], []
+    for run in child_runs(client, experiment, parent_run_id):
+        info, tags = run.info, run.data.tags
+        history = metric_histories(client, run)
+        epochs = sorted(history)
+        best = best_epoch(history)
+        end = info.end_time or info.start_time
+        row: dict[str, Any] = {
+            "run_id": info.run_id, "run_name": info.run_name, "sweep": tags.get(SWEEP_TAG),
+            "parent_run_id": tags.get(PARENT_TAG), "status": tags.get(STATUS_TAG),
+            "wall_time_s": (end - info.start_time) / 1000.0, "epochs": epochs[-1] if epochs else 0, "best_epoch": best,
+        }  # fmt: skip
+        row.update(_flatten(json.loads(tags.get(CONFIG_TAG, "{}"))))
+        for key in run.data.metrics:
+            last = max((e for e in epochs if key in history[e]), default=None)
+            row[f"final/{key}"] = history[last][key] if last is not None else None
+            row[f"best/{key}"] = history[best].get(key) if best is not None else None
+        trial_rows.append(row)
+        for epoch in epochs:
+            epoch_rows.append({"run_id": info.run_id, "run_name": info.run_name, "epoch": epoch, **history[epoch]})
+    return pd.DataFrame(trial_rows), pd.DataFrame(epoch_rows)
+
+
+def _arrow_type(values: pd.Series) -> pa.DataType:
+    present = [v for v in values.tolist() if v is not None and not (isinstance(v, float) and v != v)]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    return pa.string()
+
+
+def schema_for(frame: pd.DataFrame, fixed: list[pa.Field]) -> pa.Schema:
+    """Fixed columns as declared; metrics (`a/b` names) float64; config columns typed from the
+    config's own JSON values (int, float, bool, str; lists as JSON text), so dtypes never drift."""
+    names = {f.name for f in fixed}
+    fields = list(fixed)
+    for column in frame.columns:
+        if column in names:
+            continue
+        dtype = pa.float64() if "/" in column else _arrow_type(frame[column])
+        fields.append(pa.field(column, dtype))
+    return pa.schema(fields)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, fixed: list[pa.Field]) -> Path:
+    schema = schema_for(frame, fixed)
+    table = pa.Table.from_pandas(frame.reindex(columns=schema.names), schema=schema, preserve_index=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return path
+
+
+def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> tuple[Path, Path, pd.DataFrame]:
+    """Write trials.parquet and epochs.parquet into out_dir; returns both paths and the trials table."""
+    client = MlflowClient(tracking_uri)
+    trials, epochs = tables(client, experiment, parent_run_id)
+    return (
+        write_parquet(trials, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
+        write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
+        trials,
+    )

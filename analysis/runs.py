@@ -1,0 +1,11 @@
+"""How ncsweep lays runs out in MLflow (DESIGN.md "MLflow model"): the names both the writer
+(the orchestrator's tracker) and the readers (this package) use."""
+
+PARENT_TAG = "mlflow.parentRunId"
+STATUS_TAG = "ncsweep.status"  # finished | diverged | error (running while in flight)
+TRIAL_TAG = "ncsweep.trial"  # the trial's readable name, e.g. bce-init5-s0
+CONFIG_TAG = "ncsweep.config"  # the full trial config as JSON: typed values for the tables
+SWEEP_TAG = "ncsweep.sweep"
+SHA_TAG = "ncsweep.spec_sha256"
+COMMIT_TAG = "ncsweep.git_commit"
+METRIC_PREFIXES = ("train/", "test/", "optim/", "time/")  # what a trial logs, step = epoch

@@ -1,0 +1,147 @@
+"""`ncsweep` command line. Exit codes: 0 all trials finished; 1 a trial errored or diverged;
+2 bad input (nothing was started or written)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import ValidationError
+
+from orchestrator.errors import BadInput, from_validation
+from orchestrator.spec import load_sweep, read_yaml
+from trainers.config import TrialConfig, set_dotted
+
+OK, TRIAL_FAILED, BAD_INPUT = 0, 1, 2
+DEFAULT_STORAGE = "ncsweep_results"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.sweep)
+    print(f"{args.sweep}: {len(sweep.trials)} trials")
+    for key, values in sweep.varied().items():
+        print(f"  {key}: {', '.join(map(str, values))}")
+    return OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.sweep)  # every trial validated before anything starts
+    from analysis.export import export
+    from analysis.summary import format_summary
+    from orchestrator.runner import run_sweep
+    from orchestrator.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
+    outcome = run_sweep(sweep, uri, Path(args.storage), args.max_concurrent)
+    trials_path, epochs_path, trials = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+    print()
+    print(format_summary(trials))
+    counts = {s: list(outcome.statuses.values()).count(s) for s in sorted(set(outcome.statuses.values()))}
+    print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"Parquet:  {trials_path}\n          {epochs_path}")
+    print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
+    print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
+    return OK if outcome.ok else TRIAL_FAILED
+
+
+def parse_overrides(pairs: Sequence[str]) -> list[tuple[str, Any]]:
+    out = []
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--set {pair}: expected key=value with a dotted key, e.g. loss.name=bce")
+        try:
+            out.append((key.strip(), yaml.safe_load(text)))
+        except yaml.YAMLError:
+            raise BadInput(f"--set {pair}: the value is not valid YAML") from None
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trainers import FINISHED, run_trial
+
+    tree: dict[str, Any] = {}
+    source = "--set"
+    if args.trial:
+        _, tree = read_yaml(Path(args.trial))
+        tree = tree or {}
+        if not isinstance(tree, dict):
+            raise BadInput(f"{args.trial}: (top level): expected a mapping of trial config sections")
+        source = args.trial
+    for key, value in parse_overrides(args.set):
+        try:
+            set_dotted(tree, key, value)
+        except KeyError:
+            raise BadInput(f"--set {key}: goes through a value that is not a section") from None
+    try:
+        config = TrialConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise from_validation(exc, source, TrialConfig) from None
+
+    def report(epoch: int, metrics: dict[str, float]) -> None:
+        shown = [k for k in ("optim/batch_loss", "train/acc", "test/acc", "test/uniform_acc", "train/nc1", "train/bias_mean") if k in metrics]
+        print(f"epoch {epoch:4d}  " + "  ".join(f"{k} {metrics[k]:.4f}" for k in shown), flush=True)
+
+    status = run_trial(config, report)
+    print(status)
+    return OK if status == FINISHED else TRIAL_FAILED
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.export import NoRuns, export
+    from analysis.summary import format_summary
+    from orchestrator.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(args.tracking_uri, None)
+    try:
+        trials_path, epochs_path, trials = export(uri, args.experiment, Path(args.out), args.parent)
+    except NoRuns as exc:
+        raise BadInput(f"--experiment {args.experiment}: {exc}") from None
+    print(format_summary(trials))
+    print(f"\nParquet:  {trials_path}\n          {epochs_path}")
+    return OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ncsweep", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a sweep file; print the trial count and the varied parameters")
+    p.add_argument("sweep")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
+    p.add_argument("sweep")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Ray Tune results and Parquet (default ./{DEFAULT_STORAGE})")
+    p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")
+    p.add_argument("trial", nargs="?", help="a YAML file of trial config sections")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. loss.name=bce")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("analyze", help="MLflow runs -> trials.parquet and epochs.parquet")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--parent", help="only the trials of this parent (sweep) run")
+    p.add_argument("--out", required=True)
+    p.add_argument("--tracking-uri")
+    p.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Sweep files: load, validate and expand into one `TrialConfig` per trial.
+
+A sweep is `base` (one partial TrialConfig) x `grid` (cartesian product over dotted keys) x
+`cases` (coupled overrides) x `seeds`. The expansion is ours, not Tune's search-space DSL, so that
+`ncsweep validate` can check every trial exactly, without Ray.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.errors import BadInput, dotted, from_validation
+from trainers.config import TrialConfig, flatten, set_dotted
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cpu: float = Field(1.0, gt=0)
+    gpu: float = Field(0.0, ge=0)  # fractional: 0.25 packs four trials onto one GPU
+
+
+class SweepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    experiment: str = "ncsweep"
+    description: str = ""
+    tracking_uri: str | None = None
+    base: dict[str, Any] = {}
+    grid: dict[str, list[Any]] | None = None
+    cases: list[dict[str, Any]] = []
+    seeds: list[int] = Field(default=[0], min_length=1)
+    resources: Resources = Resources()
+    max_concurrent: int | None = Field(None, ge=1)
+
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One expanded trial: its readable name (the MLflow child run name) and its config."""
+
+    name: str
+    config: TrialConfig
+    overrides: tuple[tuple[str, Any], ...]  # (dotted key, value) that grid/cases/seed set
+
+
+@dataclass(frozen=True)
+class Sweep:
+    path: Path
+    spec: SweepSpec
+    text: str
+    trials: tuple[Trial, ...]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def varied(self) -> dict[str, list[Any]]:
+        """Dotted keys whose value differs between trials, with their distinct values in order."""
+        flats = [t.config.flat() for t in self.trials]
+        out: dict[str, list[Any]] = {}
+        for key in flats[0]:
+            values: list[Any] = []
+            for flat in flats:
+                if flat[key] not in values:
+                    values.append(flat[key])
+            if len(values) > 1:
+                out[key] = values
+        return out
+
+
+# Short labels for run names: `loss.name: bce, classifier.bias_init_mean: 5, seed: 0` -> bce-init5-s0
+SHORT = {
+    "classifier.bias_init_mean": "init", "regularization.lambda_b": "lb", "regularization.lambda_w": "lw",
+    "regularization.lambda_h": "lh", "train.batch_size": "bs", "optim.lr": "lr", "optim.weight_decay": "wd",
+    "train.epochs": "ep", "loss.label_smoothing": "ls", "model.width": "w", "model.depth": "d", "seed": "s",
+}  # fmt: skip
+
+
+def _label(key: str, value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if key.endswith(".name") or key.endswith(".bias") or isinstance(value, str):
+        return str(value)
+    return f"{SHORT.get(key, key.rsplit('.', 1)[-1])}{value}"
+
+
+def trial_name(overrides: list[tuple[str, Any]]) -> str:
+    return "-".join(_label(k, v) for k, v in overrides) or "trial"
+
+
+def read_yaml(path: Path) -> tuple[str, Any]:
+    if not path.is_file():
+        raise BadInput(f"{path}: file not found")
+    text = path.read_text()
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise BadInput(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and expand a sweep file; every trial config is validated. Raises BadInput."""
+    path = Path(path)
+    text, raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise BadInput(f"{path}: (top level): expected a mapping with keys {', '.join(SweepSpec.model_fields)}")
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise from_validation(exc, str(path), SweepSpec) from None
+    return Sweep(path, spec, text, tuple(expand(spec, str(path))))
+
+
+def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
+    """base x grid x cases x seeds -> validated trials (cases outermost, seeds innermost)."""
+    if spec.grid is not None and not spec.grid:
+        raise BadInput(f"{source}: grid: empty; give dotted keys with lists of values (e.g. loss.name: [ce, bce]), or leave grid out")
+    for key, values in (spec.grid or {}).items():
+        if not values:
+            raise BadInput(f"{source}: grid.{key}: empty list; give at least one value")
+    grid = spec.grid or {}
+    cases = spec.cases or [{}]
+    for i, case in enumerate(cases):
+        clash = sorted(set(case) & set(grid))
+        if clash:
+            raise BadInput(f"{source}: cases[{i}].{clash[0]}: set by both grid and cases; keep it in one of them")
+    _check_config(spec.base, source, lambda loc: "base." + dotted(loc))
+    trials: list[Trial] = []
+    names: set[str] = set()
+    for case_index, case in enumerate(cases):
+        for combo in itertools.product(*grid.values()):
+            for seed in spec.seeds:
+                origin: dict[str, str] = {}
+                overrides: list[tuple[str, Any]] = []
+                tree = copy.deepcopy(spec.base)
+                for key, value in [*zip(grid, combo), *case.items()]:
+                    origin[key] = f"grid.{key}" if key in grid else f"cases[{case_index}].{key}"
+                    overrides.append((key, value))
+                    _set(tree, key, value, source, origin[key])
+                named = [(k, v) for k, v in overrides if k in grid or k in _case_label_keys(case)]
+                if "seed" not in grid and "seed" not in case:
+                    tree["seed"] = seed
+                    overrides.append(("seed", seed))
+                    named.append(("seed", seed))
+                name = trial_name(named)
+                config = _check_config(tree, source, lambda loc: _blame(loc, origin, overrides, name))
+                if name in names:
+                    name = f"{name}-{len(trials)}"
+                names.add(name)
+                trials.append(Trial(name, config, tuple(overrides)))
+    return trials
+
+
+def _case_label_keys(case: dict[str, Any]) -> list[str]:
+    """A case is named by its `*.name` choices (sgd, adamw), or by all its keys if it has none."""
+    names = [k for k in case if k.endswith(".name")]
+    return names or list(case)
+
+
+def _set(tree: dict[str, Any], key: str, value: Any, source: str, where: str) -> None:
+    try:
+        set_dotted(tree, key, value)
+    except KeyError:
+        raise BadInput(f"{source}: {where}: {key!r} goes through a value that is not a section") from None
+
+
+def _blame(loc: tuple[Any, ...], origin: dict[str, str], overrides: list[tuple[str, Any]], name: str) -> str:
+    """The sweep-file key responsible for an error at TrialConfig location `loc`: the grid or case
+    entry that set it (or a key below it, for an unknown section), else `base`."""
+    if not loc:  # a rule across sections: name the trial by what the sweep set
+        return f"trial {name}"
+    key = dotted(loc)
+    values = dict(overrides)
+    for candidate in [key, *(dotted(loc[:i]) for i in range(len(loc) - 1, 0, -1))]:
+        if candidate in origin:
+            return f"{origin[candidate]} (value {values[candidate]!r})"
+    below = [k for k in origin if k.startswith(key + ".")]
+    if below:
+        return origin[below[0]]
+    return f"base.{key}"
+
+
+def _check_config(tree: dict[str, Any], source: str, where) -> TrialConfig:
+    try:
+        return TrialConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise from_validation(exc, source, TrialConfig, where) from None
+
+
+def config_keys() -> list[str]:
+    """Every dotted key a sweep may set (for help texts and error messages)."""
+    return list(flatten(TrialConfig().model_dump(mode="json")))

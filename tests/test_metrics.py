@@ -1,0 +1,174 @@
+"""Metrics against independent computations: closed forms at exact neural collapse, brute force,
+numpy's pseudo-inverse and autograd."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from trainers.losses import LOSSES, soft_targets
+from trainers.metrics import (
+    METRIC_KEYS,
+    SPLIT_KEYS,
+    class_means,
+    loss_metrics,
+    nc1,
+    split_metrics,
+    uniform_accuracy,
+)
+
+
+def etf_collapse(num_classes=5, dim=8, per_class=4, scale=3.0):
+    """Features exactly at their class means; centred means a simplex ETF; W = Mbar^T (scaled);
+    the global mean sits in a direction orthogonal to the ETF's span."""
+    k = num_classes
+    basis, _ = torch.linalg.qr(torch.randn(dim, dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))
+    etf = math.sqrt(k / (k - 1)) * (torch.eye(k, dtype=torch.float64) - 1.0 / k)  # K x K, columns = ETF
+    mbar = basis[:, :k] @ etf  # d x K
+    mu_global = 5.0 * basis[:, k]
+    labels = torch.arange(k).repeat_interleave(per_class)
+    features = mu_global + scale * mbar.T[labels]
+    weight = 0.7 * mbar.T
+    return features, labels, weight
+
+
+def test_exact_simplex_etf_collapse_is_zero_nc_and_perfect_accuracy():
+    features, labels, weight = etf_collapse()
+    m = split_metrics(features, labels, weight, torch.zeros(weight.shape[0], dtype=torch.float64))
+    assert set(m) == set(SPLIT_KEYS)
+    for key in ("nc1", "nc2_w", "nc2_h", "nc3", "nc3_zhu"):
+        assert m[key] == pytest.approx(0.0, abs=1e-10), key
+    assert m["acc"] == 1.0
+    assert m["uniform_acc"] == 1.0
+    assert m["compactness"] == pytest.approx(1.0)
+    assert m["distinctiveness"] == pytest.approx(-1.0 / (weight.shape[0] - 1))
+
+
+def brute_force_uniform(pos: np.ndarray, neg_max: np.ndarray) -> float:
+    """max over every candidate threshold (each endpoint, each midpoint, beyond both ends)."""
+    points = np.unique(np.concatenate([pos, neg_max]))
+    candidates = np.concatenate([points, (points[1:] + points[:-1]) / 2, [points[0] - 1, points[-1] + 1]])
+    return max(np.mean((neg_max < t) & (t < pos)) for t in candidates)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_uniform_accuracy_equals_brute_force_including_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    if seed % 2:  # integer scores: many ties between starts, ends and each other
+        pos, neg = rng.integers(-3, 4, n).astype(float), rng.integers(-3, 4, n).astype(float)
+    else:
+        pos, neg = rng.normal(1, 1, n), rng.normal(0, 1, n)
+    acc, threshold = uniform_accuracy(torch.tensor(pos), torch.tensor(neg))
+    assert acc == pytest.approx(brute_force_uniform(pos, neg))
+    if acc > 0:  # the threshold returned attains the maximum
+        assert np.mean((neg < threshold) & (threshold < pos)) == pytest.approx(acc)
+    else:
+        assert math.isnan(threshold)
+
+
+def test_uniform_accuracy_of_touching_intervals_is_not_shared():
+    # (0, 1) and (1, 2) share no point: one sample right at best, not two.
+    acc, t = uniform_accuracy(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 1.0]))
+    assert acc == 0.5
+
+
+def test_uniform_acc_matches_split_metrics_and_is_shift_invariant():
+    gen = torch.Generator().manual_seed(0)
+    features = torch.randn(60, 6, dtype=torch.float64, generator=gen)
+    labels = torch.arange(3).repeat(20)
+    weight = torch.randn(3, 6, dtype=torch.float64, generator=gen)
+    base = split_metrics(features, labels, weight, None)
+    # shift every bias-free score by c: a constant feature of 1 and a weight column of c
+    c = 7.5
+    shifted = split_metrics(
+        torch.cat([features, torch.ones(60, 1, dtype=torch.float64)], 1),
+        labels,
+        torch.cat([weight, torch.full((3, 1), c, dtype=torch.float64)], 1),
+        None,
+    )
+    assert shifted["uniform_acc"] == base["uniform_acc"]
+    assert shifted["uniform_threshold"] == pytest.approx(base["uniform_threshold"] + c)
+    z = (features @ weight.T).numpy()
+    own = np.eye(3, dtype=bool)[labels.numpy()]
+    assert base["uniform_acc"] == pytest.approx(brute_force_uniform(z[own], np.where(own, -np.inf, z).max(1)))
+
+
+def test_nc1_equals_numpy_pinv_definition():
+    rng = np.random.default_rng(3)
+    k, d, n = 4, 12, 80
+    labels = np.arange(k).repeat(n // k)
+    h = rng.normal(size=(n, d)) + 2 * rng.normal(size=(k, d))[labels]
+    mu_g = h.mean(0)
+    means = np.stack([h[labels == c].mean(0) for c in range(k)])
+    centred = h - means[labels]
+    sigma_w = centred.T @ centred / n
+    mbar = (means - mu_g).T
+    sigma_b = mbar @ mbar.T / k
+    expected = np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / k
+    ht, yt = torch.tensor(h), torch.tensor(labels)
+    mu, mb = class_means(ht, yt, k)
+    assert nc1(ht, yt, mu, mb) == pytest.approx(expected, rel=1e-8)
+
+
+def test_nc_metrics_are_scale_invariant():
+    gen = torch.Generator().manual_seed(5)
+    features = torch.randn(50, 7, dtype=torch.float64, generator=gen) + torch.arange(5).repeat(10)[:, None]
+    labels = torch.arange(5).repeat(10)
+    weight = torch.randn(5, 7, dtype=torch.float64, generator=gen)
+    a = split_metrics(features, labels, weight, None)
+    b = split_metrics(3.0 * features, labels, 0.1 * weight, None)
+    for key in ("nc1", "nc2_w", "nc2_h", "nc3", "nc3_zhu", "compactness", "distinctiveness", "acc", "uniform_acc"):
+        assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
+
+
+def test_score_and_bias_statistics_by_hand():
+    features = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], dtype=torch.float64)
+    labels = torch.tensor([0, 1, 1])
+    weight = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    m = split_metrics(features, labels, weight, torch.tensor([0.5, 1.5], dtype=torch.float64))
+    # Z = [[1,0],[0,2],[1,1]]: positives 1, 2, 1; negatives 0, 0, 1
+    assert m["pos_score_mean"] == pytest.approx(4 / 3)
+    assert m["pos_score_std"] == pytest.approx(np.std([1, 2, 1]))
+    assert m["neg_score_mean"] == pytest.approx(1 / 3)
+    assert (m["bias_mean"], m["bias_std"]) == (1.0, 0.5)
+    # S = Z - b = [[.5,-1.5],[-.5,.5],[.5,-.5]]: sample 3 ranks class 0 first
+    assert m["acc"] == pytest.approx(2 / 3)
+    assert m["uniform_acc_at_bias"] == pytest.approx(2 / 3)  # samples 1 and 2: own > 0 > others
+    assert m["weight_norm"] == 1.0
+    assert m["feature_norm"] == pytest.approx((1 + 2 + math.sqrt(2)) / 3)
+    unified = split_metrics(features, labels, weight, torch.tensor([0.75], dtype=torch.float64))
+    assert (unified["bias_mean"], unified["bias_std"]) == (0.75, 0.0)
+
+
+@pytest.mark.parametrize("loss", ["ce", "bce"])
+@pytest.mark.parametrize("mode", ["per_class", "unified"])
+def test_bias_residual_equals_autograd(loss, mode):
+    gen = torch.Generator().manual_seed(2)
+    features = torch.randn(30, 6, dtype=torch.float64, generator=gen)
+    labels = torch.randint(0, 4, (30,), generator=gen)
+    weight = torch.randn(4, 6, dtype=torch.float64, generator=gen)
+    bias = torch.randn(4 if mode == "per_class" else 1, dtype=torch.float64, generator=gen, requires_grad=True)
+    lambda_b, eps = 0.3, 0.1
+    q = soft_targets(labels, 4, eps, dtype=torch.float64)
+    value = LOSSES[loss](features @ weight.T - bias, q).mean() + lambda_b / 2 * bias.square().sum()
+    (grad,) = torch.autograd.grad(value, bias)
+    m = loss_metrics(loss, features, labels, weight, bias.detach(), lambda_b=lambda_b, label_smoothing=eps)
+    assert m["bias_residual"] == pytest.approx(grad.abs().mean().item(), rel=1e-10)
+    assert m["loss"] == pytest.approx(LOSSES[loss](features @ weight.T - bias.detach(), q).mean().item())
+
+
+def test_losses_match_the_paper_formulas_and_do_not_overflow():
+    scores = torch.tensor([[2.0, -1.0, 0.5], [1000.0, -1000.0, 0.0]], dtype=torch.float64)
+    q = soft_targets(torch.tensor([0, 1]), 3, 0.1).double()
+    bce = (q * torch.log1p(torch.exp(-scores)) + (1 - q) * torch.log1p(torch.exp(scores))).sum(1)
+    ce = -(q * torch.log(torch.softmax(scores, 1))).sum(1)
+    assert torch.allclose(LOSSES["bce"](scores[:1], q[:1]), bce[:1])
+    assert torch.allclose(LOSSES["ce"](scores[:1], q[:1]), ce[:1])
+    assert torch.isfinite(LOSSES["bce"](scores, q)).all() and torch.isfinite(LOSSES["ce"](scores, q)).all()
+    assert q.sum(1).allclose(torch.ones(2, dtype=torch.float64)) and q[0, 1] == pytest.approx(0.1 / 3)
+
+
+def test_metric_keys_cover_the_paper_table():
+    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 21
