@@ -1,0 +1,53 @@
+"""Analysis tables without a sweep: schema typing and model selection."""
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis.export import EPOCH_FIELDS, TRIAL_FIELDS, best_epoch, write_parquet
+from analysis.summary import claim_7a, format_summary
+
+
+def test_best_epoch_is_highest_test_accuracy_earliest_on_ties():
+    history = {1: {"test/acc": 0.5}, 2: {"test/acc": 0.9}, 3: {"test/acc": 0.9}, 4: {"train/acc": 1.0}}
+    assert best_epoch(history) == 2
+    assert best_epoch({1: {"train/acc": 0.2}, 2: {"train/acc": 0.3}}) == 2
+    assert best_epoch({1: {"optim/lr": 0.1}}) is None
+
+
+def trials_frame():
+    return pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c", "d"], "run_name": ["ce-init0", "ce-init5", "bce-init0", "bce-init5"],
+            "sweep": "s", "parent_run_id": "p", "status": "finished", "wall_time_s": 1.0,
+            "epochs": 3, "best_epoch": [3, 2, None, 1],
+            "loss.name": ["ce", "ce", "bce", "bce"], "classifier.bias_init_mean": [0.0, 5.0, 0.0, 5.0],
+            "regularization.lambda_b": 0.0, "train.epochs": 3, "model.batch_norm": True,
+            "schedule.milestones": ["[30, 60]"] * 4,
+            "final/train/bias_mean": [0.01, 5.0, 0.2, 2.0], "final/train/neg_score_mean": [-1.0, -1.0, -3.0, 0.5],
+            "final/train/pos_score_mean": [3.0, 3.0, 2.0, 4.0], "final/test/acc": [0.9, 0.9, 0.95, 0.95],
+        }
+    )  # fmt: skip
+
+
+def test_parquet_schema_is_typed_from_the_values(tmp_path):
+    path = write_parquet(trials_frame(), tmp_path / "trials.parquet", TRIAL_FIELDS)
+    schema = pq.read_schema(path)
+    assert schema.field("best_epoch").type == pa.int64()
+    assert schema.field("loss.name").type == pa.string()
+    assert schema.field("classifier.bias_init_mean").type == pa.float64()
+    assert schema.field("train.epochs").type == pa.int64()
+    assert schema.field("model.batch_norm").type == pa.bool_()
+    assert schema.field("schedule.milestones").type == pa.string()
+    assert schema.field("final/test/acc").type == pa.float64()
+    assert pq.read_table(path).to_pandas()["best_epoch"].isna().sum() == 1
+    epochs = pd.DataFrame({"run_id": ["a"], "run_name": ["x"], "epoch": [1], "train/nc1": [0.5]})
+    assert pq.read_schema(write_parquet(epochs, tmp_path / "e.parquet", EPOCH_FIELDS)).field("train/nc1").type == pa.float64()
+
+
+def test_summary_reads_claim_7a_off_the_trials():
+    lines = claim_7a(trials_frame())
+    assert "max |diff| = 0.01 over 2 trials" in lines[0] and "in 1/2" in lines[0]
+    assert "in 2/2 trials" in lines[1]
+    text = format_summary(trials_frame())
+    assert "bias in (neg,pos)" in text and "Paper claim 7a" in text

@@ -1,0 +1,76 @@
+"""Bad input: one message naming the file and the dotted key with the allowed values, exit 2,
+and nothing started or written (no Ray session, no MLflow store, no results directory)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, tiny_sweep
+from orchestrator.cli import main
+
+BAD = {
+    "unknown_key": ({"base": {"loss": {"nmae": "ce"}}}, ["base.loss.nmae", "unknown key", "label_smoothing, name"]),
+    "unknown_top_key": ({"gird": {"loss.name": ["ce"]}}, ["gird", "unknown key", "grid"]),
+    "unknown_grid_key": ({"grid": {"los.name": ["ce"]}}, ["grid.los.name", "unknown key", "loss"]),
+    "wrong_type": ({"base": {"train": {"epochs": "many"}}}, ["base.train.epochs", "valid integer", "'many'"]),
+    "unknown_loss": ({"grid": {"loss.name": ["ce", "bse"]}}, ["grid.loss.name", "'bse'", "'ce' or 'bce'"]),
+    "unknown_dataset": ({"base": {"data": {"name": "imagenet"}}}, ["base.data.name", "'synthetic' or 'digits'"]),
+    "unknown_model": ({"grid": {"model.name": ["mlp", "vit"]}}, ["grid.model.name", "'mlp' or 'cnn'"]),
+    "unknown_optimizer": ({"cases": [{"optim.name": "lion"}]}, ["cases[0].optim.name", "'sgd' or 'adamw'"]),
+    "empty_grid": ({"grid": {}}, ["grid: empty"]),
+    "empty_grid_values": ({"grid": {"loss.name": []}}, ["grid.loss.name: empty list"]),
+}
+
+
+def ray_sessions() -> set[str]:
+    root = Path("/tmp/ray")
+    return {p.name for p in root.glob("session_2*")} if root.exists() else set()
+
+
+def ncsweep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
+    return subprocess.run([str(BIN / "ncsweep"), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_sweep_exits_2_naming_file_and_key(case, tmp_path, capsys):
+    overrides, expected = BAD[case]
+    path = tiny_sweep(tmp_path / f"{case}.yaml", **overrides)
+    before = ray_sessions()
+    result = ncsweep("run", str(path), cwd=tmp_path)  # the real console script
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert message.startswith(f"error: {path}:"), message
+    for piece in expected:
+        assert piece in message, (piece, message)
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no mlflow.db, no ncsweep_results
+    assert ray_sessions() == before
+
+
+def test_missing_file_and_unparsable_yaml(tmp_path):
+    result = ncsweep("run", str(tmp_path / "nope.yaml"), cwd=tmp_path)
+    assert result.returncode == 2 and "nope.yaml: file not found" in result.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ngrid: {loss.name: [ce, bce}\n")
+    result = ncsweep("run", str(broken), cwd=tmp_path)
+    assert result.returncode == 2 and f"{broken}: not valid YAML (line 2" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml"]
+
+
+def test_train_set_errors_name_the_key(tmp_path):
+    result = ncsweep("train", "--set", "loss.name=focal", cwd=tmp_path)
+    assert result.returncode == 2 and "--set: loss.name: Input should be 'ce' or 'bce'" in result.stderr
+    result = ncsweep("train", "--set", "optim.nmae=sgd", cwd=tmp_path)
+    assert result.returncode == 2 and "optim.nmae: unknown key; allowed keys:" in result.stderr
+
+
+def test_train_runs_one_trial_in_process(tmp_path):
+    result = ncsweep("train", "--set", "data.name=synthetic", "--set", "model.width=8", "--set", "train.epochs=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "epoch    2" in result.stdout and result.stdout.strip().endswith("finished")
+    assert list(tmp_path.iterdir()) == []  # no MLflow, no Ray

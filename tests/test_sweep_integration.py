@@ -1,0 +1,103 @@
+"""End to end on real parts: Ray Tune trials, a real `mlflow server` process, Parquet read back."""
+
+import math
+import os
+import subprocess
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from mlflow.tracking import MlflowClient
+
+from analysis.runs import CONFIG_TAG, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG
+from conftest import BIN, tiny_sweep
+from orchestrator.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray_local, mlflow_server, tmp_path, capsys):
+    # 2 losses x 2 cases; the lr=1e6 case diverges and must not stop the others.
+    path = tiny_sweep(
+        tmp_path / "sweep.yaml",
+        name="server",
+        cases=[{"optim.lr": 0.05}, {"optim.lr": 1.0e6}],
+        grid={"loss.name": ["ce", "bce"]},
+    )
+    code = main(["run", str(path), "--tracking-uri", mlflow_server, "--storage", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert code == 1  # a trial diverged
+    assert "[4/4]" in out and "Parquet:" in out
+
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("test-server")
+    parents = client.search_runs([experiment.experiment_id], f"tags.`{SWEEP_TAG}` = 'server' and tags.`{SHA_TAG}` LIKE '%'")
+    parents = [r for r in parents if PARENT_TAG not in r.data.tags]
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.data.tags[SHA_TAG] and parent.info.status == "FAILED"
+    assert [a.path for a in client.list_artifacts(parent.info.run_id)] == ["sweep.yaml"]
+
+    children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
+    by_name = {r.info.run_name: r for r in children}
+    assert sorted(by_name) == sorted(["bce-lr1000000-s0", "bce-lr0.05-s0", "ce-lr1000000-s0", "ce-lr0.05-s0"])
+    for name, run in by_name.items():
+        diverged = "1000000" in name
+        assert run.data.tags[STATUS_TAG] == ("diverged" if diverged else "finished")
+        assert run.data.params["loss.name"] == name.split("-")[0]
+        assert run.data.params["data.name"] == "synthetic" and run.data.params["train.epochs"] == "3"
+        assert '"bias_init_mean": 0.0' in run.data.tags[CONFIG_TAG]
+        if diverged:
+            continue
+        for key in ("train/nc1", "train/uniform_acc", "test/acc", "test/nc3", "train/bias_residual", "optim/lr"):
+            history = client.get_metric_history(run.info.run_id, key)
+            assert [m.step for m in history] == [1, 2, 3], key
+            assert all(math.isfinite(m.value) for m in history)
+
+    results = tmp_path / "results"
+    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
+    trials = pq.read_table(run_dir / "trials.parquet")
+    epochs = pq.read_table(run_dir / "epochs.parquet")
+    assert trials.num_rows == 4
+    finished_epochs = 3 * 2
+    assert epochs.num_rows >= finished_epochs + 2  # diverged trials stop early but keep their epochs
+    schema = trials.schema
+    assert schema.field("loss.name").type == pa.string()
+    assert schema.field("classifier.bias_init_mean").type == pa.float64()
+    assert schema.field("train.epochs").type == pa.int64()
+    assert schema.field("model.batch_norm").type == pa.bool_()
+    assert schema.field("final/test/acc").type == pa.float64()
+    assert schema.field("wall_time_s").type == pa.float64()
+    frame = trials.to_pandas().set_index("run_name")
+    assert frame.loc["ce-lr0.05-s0", "status"] == "finished" and frame.loc["ce-lr0.05-s0", "epochs"] == 3
+    assert frame.loc["bce-lr1000000-s0", "status"] == "diverged"
+    assert epochs.schema.field("epoch").type == pa.int64()
+
+
+def test_quickstart_shaped_run_with_the_default_sqlite_store(tmp_path):
+    """The console script, its own local Ray, MLflow's default store in the working directory."""
+    path = tiny_sweep(tmp_path / "q.yaml", name="local", grid={"loss.name": ["ce", "bce"], "classifier.bias_init_mean": [0, 5]})
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
+    result = subprocess.run(
+        [str(BIN / "ncsweep"), "run", str(path), "--max-concurrent", "2"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert (tmp_path / "mlflow.db").exists()
+    assert "Paper claim 7a" in result.stdout and "mlflow ui --backend-store-uri sqlite:///" in result.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("test-local")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len([r for r in runs if PARENT_TAG in r.data.tags]) == 4
+    (run_dir,) = list((tmp_path / "ncsweep_results").iterdir())
+    assert pq.read_table(run_dir / "epochs.parquet").num_rows == 4 * 3
+
+    # the same store read back by `ncsweep analyze`, all trials of the experiment and one parent
+    out = tmp_path / "analysis"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["analyze", "--experiment", "test-local", "--out", str(out), "--tracking-uri", uri]) == 0
+    analyzed = pq.read_table(out / "trials.parquet").to_pandas()
+    assert len(analyzed) == 4 and set(analyzed["status"]) == {"finished"}
+    parent_id = analyzed["parent_run_id"].iloc[0]
+    assert main(["analyze", "--experiment", "test-local", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
+    assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2
