@@ -56,6 +56,8 @@ def progress_printer(total: int):
         done += 1
         acc = last.get("test/acc", last.get("train/acc"))
         extra = f"  test/acc {acc:.4f}" if isinstance(acc, float) else ""
+        if last.get("error_file"):
+            extra += f"  (traceback: {last['error_file']})"
         print(f"[{done}/{total}] {name}: {status} after {last.get('epoch', 0)} epochs{extra}", flush=True)
 
     return on_done

@@ -122,4 +122,7 @@ class MlflowTracker(Callback):
             self.client.set_tag(run_id, STATUS_TAG, status)
             self.client.set_terminated(run_id, RunStatus.to_string(run_status))
         if self.on_done:
-            self.on_done(name, status, trial.last_result or {})
+            details = dict(trial.last_result or {})
+            if status == "error":
+                details["error_file"] = getattr(trial, "error_file", None)
+            self.on_done(name, status, details)

@@ -101,3 +101,21 @@ def test_quickstart_shaped_run_with_the_default_sqlite_store(tmp_path):
     parent_id = analyzed["parent_run_id"].iloc[0]
     assert main(["analyze", "--experiment", "test-local", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
     assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2
+
+
+def test_a_trial_that_raises_is_tagged_error_and_the_sweep_exits_1(ray_local, mlflow_server, tmp_path, capsys):
+    # A device this machine lacks: valid YAML, so it fails at run time inside the trial. (Skipped
+    # where a GPU exists, since there the trial would succeed.)
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the cuda trial would not fail")
+    path = tiny_sweep(tmp_path / "err.yaml", name="err", grid={"train.device": ["cpu", "cuda"]})
+    code = main(["run", str(path), "--tracking-uri", mlflow_server, "--storage", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert code == 1 and "cuda-s0: error" in out and "traceback:" in out
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("test-err")
+    children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` LIKE '%'")
+    statuses = {r.info.run_name: (r.data.tags[STATUS_TAG], r.info.status) for r in children}
+    assert statuses == {"cpu-s0": ("finished", "FINISHED"), "cuda-s0": ("error", "FAILED")}
