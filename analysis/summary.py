@@ -65,7 +65,7 @@ def claim_7a(trials: pd.DataFrame) -> list[str]:
 
 def format_summary(trials: pd.DataFrame) -> str:
     table = summary_table(trials.sort_values("run_name"))
-    text = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     claim = claim_7a(trials)
     if claim:
         text += "\n\nPaper claim 7a (biases under CE vs BCE, lambda_b = 0):\n  " + "\n  ".join(claim)

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import BadInput, dotted, from_validation
-from trainers.config import TrialConfig, flatten, set_dotted
+from trainers.config import TrialConfig, set_dotted
 
 
 class Resources(BaseModel):
@@ -48,7 +48,6 @@ class Trial:
 
     name: str
     config: TrialConfig
-    overrides: tuple[tuple[str, Any], ...]  # (dotted key, value) that grid/cases/seed set
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
                 if name in names:
                     name = f"{name}-{len(trials)}"
                 names.add(name)
-                trials.append(Trial(name, config, tuple(overrides)))
+                trials.append(Trial(name, config))
     return trials
 
 
@@ -196,7 +195,3 @@ def _check_config(tree: dict[str, Any], source: str, where) -> TrialConfig:
     except ValidationError as exc:
         raise from_validation(exc, source, TrialConfig, where) from None
 
-
-def config_keys() -> list[str]:
-    """Every dotted key a sweep may set (for help texts and error messages)."""
-    return list(flatten(TrialConfig().model_dump(mode="json")))

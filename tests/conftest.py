@@ -20,6 +20,9 @@ import yaml
 
 BIN = Path(sys.executable).parent
 
+# Tests talk to 127.0.0.1 only: no usage reports from MLflow or Ray (inherited by subprocesses).
+os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "RAY_USAGE_STATS_ENABLED": "0"})
+
 
 def tiny_sweep(path: Path, name: str = "tiny", **overrides) -> Path:
     """A sweep of small synthetic trials: seconds each on a CPU."""

@@ -74,3 +74,14 @@ def test_train_runs_one_trial_in_process(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "epoch    2" in result.stdout and result.stdout.strip().endswith("finished")
     assert list(tmp_path.iterdir()) == []  # no MLflow, no Ray
+
+
+def test_train_reads_a_trial_yaml_and_set_overrides_it(tmp_path, capsys):
+    trial = tmp_path / "trial.yaml"
+    trial.write_text("data: {name: synthetic, num_classes: 3}\nmodel: {width: 8, depth: 1}\ntrain: {epochs: 5}\nloss: {name: bce}\n")
+    assert main(["train", str(trial), "--set", "train.epochs=2"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch    2" in out and "epoch    3" not in out
+    trial.write_text("train: {epochs: 0}\n")
+    assert main(["train", str(trial)]) == 2
+    assert f"{trial}: train.epochs: Input should be greater than or equal to 1" in capsys.readouterr().err

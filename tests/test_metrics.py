@@ -95,10 +95,13 @@ def test_uniform_acc_matches_split_metrics_and_is_shift_invariant():
     assert base["uniform_acc"] == pytest.approx(brute_force_uniform(z[own], np.where(own, -np.inf, z).max(1)))
 
 
-def test_nc1_equals_numpy_pinv_definition():
+@pytest.mark.parametrize("balanced", [True, False])
+def test_nc1_equals_numpy_pinv_definition(balanced):
     rng = np.random.default_rng(3)
-    k, d, n = 4, 12, 80
-    labels = np.arange(k).repeat(n // k)
+    k, d = 4, 12
+    # unbalanced classes: mu_G is no longer the mean of the class means, Mbar has full rank K
+    labels = np.arange(k).repeat(20) if balanced else np.repeat(np.arange(k), [5, 10, 25, 40])
+    n = len(labels)
     h = rng.normal(size=(n, d)) + 2 * rng.normal(size=(k, d))[labels]
     mu_g = h.mean(0)
     means = np.stack([h[labels == c].mean(0) for c in range(k)])
