@@ -29,14 +29,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)  # every trial validated before anything starts
-    from analysis.export import export
+    from analysis.export import NoRuns, export
     from analysis.summary import format_summary
     from orchestrator.runner import run_sweep
     from orchestrator.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     outcome = run_sweep(sweep, uri, Path(args.storage), args.max_concurrent)
-    trials_path, epochs_path, trials = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+    try:
+        trials_path, epochs_path, trials = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+    except NoRuns as exc:  # no trial got as far as starting
+        print(f"no results to export: {exc}", file=sys.stderr)
+        return TRIAL_FAILED
     print()
     print(format_summary(trials))
     counts = {s: list(outcome.statuses.values()).count(s) for s in sorted(set(outcome.statuses.values()))}

@@ -54,8 +54,8 @@ def progress_printer(total: int):
     def on_done(name: str, status: str, last: dict) -> None:
         nonlocal done
         done += 1
-        acc = last.get("test/acc", last.get("train/acc"))
-        extra = f"  test/acc {acc:.4f}" if isinstance(acc, float) else ""
+        key = "test/acc" if "test/acc" in last else "train/acc"
+        extra = f"  {key} {last[key]:.4f}" if isinstance(last.get(key), float) else ""
         if last.get("error_file"):
             extra += f"  (traceback: {last['error_file']})"
         print(f"[{done}/{total}] {name}: {status} after {last.get('epoch', 0)} epochs{extra}", flush=True)
@@ -66,10 +66,10 @@ def progress_printer(total: int):
 def run_sweep(sweep: Sweep, tracking_uri: str, storage: Path, max_concurrent: int | None = None) -> SweepOutcome:
     started = time.time()
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    ensure_ray()
     client = MlflowClient(tracking_uri)
     parent_run_id = start_parent_run(client, sweep, run_name)
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress_printer(len(sweep.trials)))
-    ensure_ray()
     resources = {"cpu": sweep.spec.resources.cpu, "gpu": sweep.spec.resources.gpu}
     trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
     tuner = tune.Tuner(
