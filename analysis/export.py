@@ -62,6 +62,8 @@ def _plain(value: Any) -> Any:
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config JSON -> dotted columns, lists as JSON text. (Like trainers.config.flatten, but
+    analysis reads MLflow alone and must not import the trainer.)"""
     out: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):

@@ -48,7 +48,7 @@ def describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]
     return message
 
 
-def from_validation(error: ValidationError, source: str, model: type[BaseModel], where=lambda loc: dotted(loc)) -> BadInput:
+def from_validation(error: ValidationError, source: str, model: type[BaseModel], where=dotted) -> BadInput:
     """Turn a pydantic ValidationError into BadInput, one line per problem: 'file: key: message'."""
     lines = []
     for item in error.errors():

@@ -5,6 +5,7 @@ Nothing here knows about Ray or MLflow: `run_trial(config, report)` works from a
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -118,7 +119,7 @@ def run_trial(config: TrialConfig, report: Report) -> str:
         batch_loss = train_epoch(config, model, data, optimizer, generator).item()
         scheduler.step()
         metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss}
-        if not torch.isfinite(torch.tensor(batch_loss)):
+        if not math.isfinite(batch_loss):
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
