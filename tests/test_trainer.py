@@ -24,7 +24,10 @@ SMALL = {
 def config(**sections) -> TrialConfig:
     tree = {k: dict(v) for k, v in SMALL.items()}
     for key, value in sections.items():
-        tree.setdefault(key, {}).update(value) if isinstance(value, dict) else tree.__setitem__(key, value)
+        if isinstance(value, dict):
+            tree.setdefault(key, {}).update(value)
+        else:
+            tree[key] = value
     return TrialConfig.model_validate(tree)
 
 
