@@ -9,7 +9,7 @@ from trainers import DIVERGED, FINISHED, TrialConfig, run_trial
 from trainers.config import ScheduleConfig
 from trainers.data import load_dataset
 from trainers.head import ClassifierHead
-from trainers.loop import regularized_objective
+from trainers.loop import DISTRIBUTIONS, regularized_objective
 from trainers.metrics import METRIC_KEYS
 from trainers.models import build_model
 from trainers.optim import lr_factor
@@ -54,7 +54,23 @@ def test_every_metric_reported_for_each_split_every_epoch():
     for metrics in reports.values():
         for split in ("train", "test"):
             assert {f"{split}/{k}" for k in METRIC_KEYS} <= set(metrics)
-        assert all(math.isfinite(v) for k, v in metrics.items() if not k.endswith("uniform_threshold"))
+        floats = {k: v for k, v in metrics.items() if k != DISTRIBUTIONS}
+        assert all(math.isfinite(v) for k, v in floats.items() if not k.endswith("uniform_threshold"))
+    assert [e for e, m in reports.items() if DISTRIBUTIONS in m] == [4]
+
+
+def test_final_report_carries_bias_and_score_samples():
+    """The violin artifact: the real bias vector and samples of the real per-sample scores."""
+    _, reports = collect(config(metrics={"distribution_samples": 25}))
+    final = reports[4][DISTRIBUTIONS]
+    assert len(final["bias"]) == 3
+    assert sum(final["bias"]) / 3 == pytest.approx(reports[4]["train/bias_mean"])
+    train = final["splits"]["train"]
+    assert len(train["pos"]) == 25 and len(train["neg"]) == 25  # 60 positives, 120 negatives, capped
+    test = final["splits"]["test"]
+    assert len(test["pos"]) == 25  # 30 test samples
+    mean_pos = reports[4]["test/pos_score_mean"]
+    assert min(test["pos"]) <= mean_pos <= max(test["pos"])
 
 
 def test_metrics_every_n_epochs_and_always_at_the_last():

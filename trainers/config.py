@@ -13,14 +13,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LossName = Literal["ce", "bce"]
-DatasetName = Literal["synthetic", "digits"]
-ModelName = Literal["mlp", "cnn"]
+DatasetName = Literal["synthetic", "digits", "mnist", "cifar10", "cifar100", "cifar100_lt", "imagenet"]
+ModelName = Literal[
+    "mlp", "cnn", "resnet18", "resnet32", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161"
+]
+Stem = Literal["auto", "cifar", "imagenet"]
 BiasMode = Literal["per_class", "unified", "none"]
 OptimizerName = Literal["sgd", "adamw"]
 ScheduleName = Literal["step", "cosine", "constant"]
 LrScaling = Literal["none", "linear"]
-Augment = Literal["none"]
+Augment = Literal["none", "da1", "da1+da2"]
 Split = Literal["train", "test"]
+
+
+PRETRAINED_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161")
 
 
 class Section(BaseModel):
@@ -38,6 +44,13 @@ class DataConfig(Section):
     # digits: a stratified split, fixed by split_seed so every trial of a sweep sees the same data.
     test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
     split_seed: int = 0
+    # Files on disk (mnist, cifar*, imagenet): `root` defaults to $NCSWEEP_DATA, else
+    # ~/.cache/ncsweep/data. `download` lets torchvision fetch missing files (not imagenet).
+    root: str | None = None
+    download: bool = False
+    imbalance_factor: float = Field(100.0, ge=1.0)  # cifar100_lt: n_max / n_min
+    image_size: int = Field(224, ge=8)  # imagenet: train crop and eval centre crop
+    workers: int = Field(8, ge=0)  # imagenet: JPEG-decoding loader processes
 
 
 class ModelConfig(Section):
@@ -46,6 +59,10 @@ class ModelConfig(Section):
     depth: int = Field(2, ge=1)  # mlp: hidden layers
     batch_norm: bool = True
     channels: int = Field(32, ge=1)  # cnn: channels of the first conv block
+    # torchvision backbones: `auto` = CIFAR stem (3x3 conv, stride 1, no max-pool) for inputs of
+    # at most 64 pixels, the standard ImageNet stem above that.
+    stem: Stem = "auto"
+    pretrained: bool = False  # torchvision's ImageNet weights, from the local torch hub cache
 
 
 class LossConfig(Section):
@@ -81,16 +98,33 @@ class RegularizationConfig(Section):
     lambda_h: float = Field(5e-4, ge=0.0)
 
 
+class MixupConfig(Section):
+    """DA2 (PAPER.md section 6), through timm's Mixup; used when train.augment is da1+da2."""
+
+    mixup_alpha: float = Field(0.8, ge=0.0)
+    cutmix_alpha: float = Field(1.0, ge=0.0)
+    prob: float = Field(0.8, ge=0.0, le=1.0)
+    switch_prob: float = Field(0.5, ge=0.0, le=1.0)
+    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
+
+
 class TrainConfig(Section):
     epochs: int = Field(60, ge=1)
     batch_size: int = Field(128, ge=1)
+    # da1: random crop (padding crop_padding) + horizontal flip; da1+da2: plus mixup/cutmix.
     augment: Augment = "none"
+    crop_padding: int = Field(4, ge=0)
     device: str = "auto"  # "auto" = cuda when available, else cpu
 
 
 class MetricsConfig(Section):
     every: int = Field(1, ge=1)  # NC metrics every n epochs, and always at the last one
     splits: tuple[Split, ...] = ("train", "test")
+    # Metrics on at most this many samples per split (a fixed subset): NC metrics on all of
+    # ImageNet's 1.28M training images would cost more than the epoch itself.
+    max_samples: int | None = Field(None, ge=2)
+    # Per-sample positive/negative scores kept for the final-distribution artifact (violins).
+    distribution_samples: int = Field(2000, ge=0)
 
 
 class TrialConfig(Section):
@@ -102,13 +136,21 @@ class TrialConfig(Section):
     schedule: ScheduleConfig = ScheduleConfig()
     regularization: RegularizationConfig = RegularizationConfig()
     train: TrainConfig = TrainConfig()
+    mixup: MixupConfig = MixupConfig()
     metrics: MetricsConfig = MetricsConfig()
     seed: int = 0
 
     @model_validator(mode="after")
-    def _cnn_needs_images(self) -> "TrialConfig":
-        if self.model.name == "cnn" and self.data.name == "synthetic":
-            raise ValueError("model.name 'cnn' needs image data; data.name 'synthetic' is vectors (use 'mlp')")
+    def _consistent(self) -> "TrialConfig":
+        vectors = self.data.name == "synthetic"
+        if self.model.name != "mlp" and vectors:
+            raise ValueError(f"model.name {self.model.name!r} needs image data; data.name 'synthetic' is vectors (use 'mlp')")
+        if self.train.augment != "none" and vectors:
+            raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name 'synthetic' is vectors (use 'none')")
+        if self.model.pretrained and self.model.name not in PRETRAINED_MODELS:
+            raise ValueError(f"model.pretrained: torchvision has ImageNet weights only for {', '.join(PRETRAINED_MODELS)}")
+        if self.train.augment == "da1+da2" and self.loss.label_smoothing:
+            raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
         return self
 
     @property

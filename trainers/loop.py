@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from trainers.config import TrialConfig
 from trainers.data import Dataset, load_dataset
+from trainers.data.mixup import build_mixup, mix
 from trainers.losses import LOSSES, soft_targets
-from trainers.metrics import loss_metrics, split_metrics
+from trainers.metrics import loss_metrics, score_samples, split_metrics
 from trainers.models import Classifier, build_model
 from trainers.optim import build_optimizer, build_scheduler
 
-Report = Callable[[int, dict[str, float]], None]
+Report = Callable[[int, dict[str, Any]], None]
 
 FINISHED, DIVERGED = "finished", "diverged"
+# The last report also carries this key: the final bias vector and per-split samples of the
+# positive and negative bias-free scores (the distributions of the paper's Fig. 3 violins).
+DISTRIBUTIONS = "distributions"
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
 
 
@@ -48,45 +53,53 @@ def regularized_objective(config: TrialConfig, model: Classifier, features: torc
     return objective
 
 
-def train_epoch(config: TrialConfig, model: Classifier, data: Dataset, optimizer, generator: torch.Generator) -> torch.Tensor:
+def train_epoch(config: TrialConfig, model: Classifier, data: Dataset, optimizer, generator: torch.Generator, mixup=None) -> torch.Tensor:
     """One pass over a random permutation of the training set; returns the mean batch loss as a
-    device tensor (one sync per epoch instead of one per step)."""
+    device tensor (one sync per epoch instead of one per step).
+
+    Per batch: DA1 (inside `train_batches`, batched) -> normalize -> DA2 (mixup/cutmix, soft
+    targets with its smoothing) or plain targets with `loss.label_smoothing` -> loss.
+    """
     model.train()
     loss_fn = LOSSES[config.loss.name]
-    n, bs = data.x_train.shape[0], config.train.batch_size
-    order = torch.randperm(n, generator=generator).to(data.x_train.device)
-    total = torch.zeros((), device=data.x_train.device)
-    steps = 0
-    for start in range(0, n, bs):
-        idx = order[start : start + bs]
-        if idx.numel() < 2:  # batch norm cannot normalize a single sample
+    crop = config.train.crop_padding if config.train.augment != "none" else None
+    total, steps = None, 0
+    for x, y in data.train_batches(config.train.batch_size, generator, crop):
+        if y.numel() < 2:  # batch norm cannot normalize a single sample
             continue
-        x, y = data.x_train[idx], data.y_train[idx]
+        x = data.normalize(x)
+        if mixup is not None:
+            x, targets = mix(mixup, x, y)
+        else:
+            targets = soft_targets(y, data.num_classes, config.loss.label_smoothing)
         features, scores = model(x)
-        targets = soft_targets(y, data.num_classes, config.loss.label_smoothing)
         data_loss = loss_fn(scores, targets).mean()
         objective = regularized_objective(config, model, features, data_loss)
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         optimizer.step()
-        total += data_loss.detach()
+        total = data_loss.detach() if total is None else total + data_loss.detach()
         steps += 1
-    return total / max(steps, 1)
+    return total / steps if steps else torch.tensor(math.nan)
 
 
 @torch.no_grad()
-def extract_features(model: Classifier, x: torch.Tensor) -> torch.Tensor:
+def extract_features(model: Classifier, data: Dataset, split: str, config: TrialConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features and labels of a split in eval mode (a fixed subset with metrics.max_samples)."""
     model.eval()
-    return torch.cat([model.backbone(x[i : i + EVAL_CHUNK]) for i in range(0, x.shape[0], EVAL_CHUNK)])
+    batches = data.eval_batches(split, EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed)
+    features, labels = zip(*((model.backbone(x), y) for x, y in batches))
+    return torch.cat(features), torch.cat(labels)
 
 
-def evaluate(config: TrialConfig, model: Classifier, data: Dataset) -> dict[str, float]:
-    """Every metric of PAPER.md section 5 for each configured split, keyed `<split>/<metric>`."""
+def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False) -> dict:
+    """Every metric of PAPER.md section 5 for each configured split, keyed `<split>/<metric>`.
+    With `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
     weight, bias = model.head.weight.detach(), model.head.bias_vector()
-    out: dict[str, float] = {}
+    out: dict = {}
+    samples: dict[str, dict[str, list[float]]] = {}
     for split in config.metrics.splits:
-        x, y = data.split(split)
-        features = extract_features(model, x)
+        features, y = extract_features(model, data, split, config)
         values = split_metrics(features, y, weight, bias)
         values.update(
             loss_metrics(
@@ -95,6 +108,11 @@ def evaluate(config: TrialConfig, model: Classifier, data: Dataset) -> dict[str,
             )
         )  # fmt: skip
         out.update({f"{split}/{key}": value for key, value in values.items()})
+        if final:
+            samples[split] = score_samples(features, y, weight, config.metrics.distribution_samples, config.seed)
+    if final:
+        bias_values = [] if bias is None else bias.double().cpu().tolist()
+        out[DISTRIBUTIONS] = {"bias": bias_values, "splits": samples}
     return out
 
 
@@ -103,12 +121,15 @@ def run_trial(config: TrialConfig, report: Report) -> str:
 
     Every epoch reports `optim/lr` and `optim/batch_loss`; every `metrics.every` epochs and at the
     last one also `<split>/<metric>`. A non-finite training loss stops the trial: its last report
-    carries `diverged = 1.0` and the return value is "diverged"; otherwise "finished".
+    carries `diverged = 1.0` and the return value is "diverged"; otherwise "finished". The last
+    epoch's report also holds DISTRIBUTIONS (final bias and score samples).
     """
     torch.manual_seed(config.seed)
+    np.random.seed(config.seed)  # timm's Mixup draws from numpy's global generator
     device = resolve_device(config.train.device)
     data = load_dataset(config.data).to(device)
     model = build_model(config.model, config.classifier, data.input_shape, data.num_classes).to(device)
+    mixup = build_mixup(config.mixup, data.num_classes) if config.train.augment == "da1+da2" else None
     optimizer = build_optimizer(model.parameters(), config)
     scheduler = build_scheduler(optimizer, config)
     generator = torch.Generator().manual_seed(config.seed)
@@ -116,14 +137,14 @@ def run_trial(config: TrialConfig, report: Report) -> str:
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        batch_loss = train_epoch(config, model, data, optimizer, generator).item()
+        batch_loss = train_epoch(config, model, data, optimizer, generator, mixup).item()
         scheduler.step()
         metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss}
         if not math.isfinite(batch_loss):
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
-            metrics.update(evaluate(config, model, data))
+            metrics.update(evaluate(config, model, data, final=epoch == epochs))
         metrics["time/epoch_s"] = time.perf_counter() - started
         report(epoch, metrics)
     return FINISHED

@@ -193,6 +193,22 @@ def split_metrics(features: torch.Tensor, labels: torch.Tensor, weight: torch.Te
     }
 
 
+def score_samples(features: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, max_samples: int, seed: int = 0) -> dict[str, list[float]]:
+    """Uniform random samples (at most max_samples each, fixed seed) of the positive bias-free
+    scores p_i = Z_{i,y_i} and of the negative ones Z_ik, k != y_i: the distributions the paper's
+    Fig. 3 draws as violins, small enough to log with every trial."""
+    z = features.detach().to(torch.float64) @ weight.detach().to(torch.float64).to(features.device).T
+    pos, neg = positive_negative_scores(z, labels.to(z.device).long())
+    gen = torch.Generator().manual_seed(seed)
+
+    def pick(values: torch.Tensor) -> list[float]:
+        if values.numel() > max_samples:
+            values = values[torch.randperm(values.numel(), generator=gen)[:max_samples].to(values.device)]
+        return values.cpu().tolist()
+
+    return {"pos": pick(pos), "neg": pick(neg.flatten())}
+
+
 def loss_metrics(
     loss_name: str,
     features: torch.Tensor,

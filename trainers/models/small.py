@@ -1,27 +1,11 @@
-"""Backbones by name. Each maps an input batch to features h (after the last activation) and
-ends in the paper's `ClassifierHead`; `Classifier.forward` returns (features, scores) so the loop
-can regularize features and the metrics can read them without a second pass."""
+"""Small backbones for the bundled data on a laptop CPU: an MLP and a three-block CNN."""
 
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 from torch import nn
 
-from trainers.config import ClassifierConfig, ModelConfig
-from trainers.head import ClassifierHead
-
-
-class Classifier(nn.Module):
-    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, head: ClassifierConfig):
-        super().__init__()
-        self.backbone = backbone
-        self.head = ClassifierHead(feature_dim, num_classes, head.bias, head.bias_init_mean)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.backbone(x)
-        return features, self.head(features)
+from trainers.config import ModelConfig
 
 
 def mlp(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
@@ -59,11 +43,3 @@ def cnn(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]
         nn.ReLU(inplace=True),
     )
     return backbone, cfg.width
-
-
-BACKBONES: dict[str, Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, int]]] = {"mlp": mlp, "cnn": cnn}
-
-
-def build_model(cfg: ModelConfig, head: ClassifierConfig, input_shape: tuple[int, ...], num_classes: int) -> Classifier:
-    backbone, feature_dim = BACKBONES[cfg.name](cfg, input_shape)
-    return Classifier(backbone, feature_dim, num_classes, head)
