@@ -9,6 +9,7 @@ epochs.parquet: one row per trial x epoch with every logged metric.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mlflow.tracking import MlflowClient
 
-from analysis.runs import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from analysis.runs import BEST_PREFIX, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
 
 TRIAL_FIELDS = [
     pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("sweep", pa.string()),
@@ -49,9 +50,12 @@ def child_runs(client: MlflowClient, experiment: str, parent_run_id: str | None 
 
 
 def metric_histories(client: MlflowClient, run) -> dict[int, dict[str, float]]:
-    """epoch -> {metric key: value} for one run, from the full metric histories."""
+    """epoch -> {metric key: value} for one run, from the full metric histories (the `best/`
+    copies the tracker logs at the end are recomputed from these, so they are skipped)."""
     by_epoch: dict[int, dict[str, float]] = {}
     for key in run.data.metrics:
+        if key.startswith(BEST_PREFIX):
+            continue
         for point in client.get_metric_history(run.info.run_id, key):
             by_epoch.setdefault(point.step, {})[key] = point.value
     return by_epoch
@@ -96,7 +100,7 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
             "wall_time_s": (end - info.start_time) / 1000.0, "epochs": epochs[-1] if epochs else 0, "best_epoch": best,
         }  # fmt: skip
         row.update(_flatten(json.loads(tags.get(CONFIG_TAG, "{}"))))
-        for key in run.data.metrics:
+        for key in sorted({k for values in history.values() for k in values}):
             last = max((e for e in epochs if key in history[e]), default=None)
             row[f"final/{key}"] = history[last][key] if last is not None else None
             row[f"best/{key}"] = history[best].get(key) if best is not None else None
@@ -138,12 +142,33 @@ def write_parquet(frame: pd.DataFrame, path: Path, fixed: list[pa.Field]) -> Pat
     return path
 
 
-def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> tuple[Path, Path, pd.DataFrame]:
-    """Write trials.parquet and epochs.parquet into out_dir; returns both paths and the trials table."""
+@dataclass(frozen=True)
+class Exported:
+    trials_path: Path
+    epochs_path: Path
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+
+
+def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> Exported:
+    """Write trials.parquet and epochs.parquet into out_dir; returns the paths and both tables."""
     client = MlflowClient(tracking_uri)
     trials, epochs = tables(client, experiment, parent_run_id)
-    return (
+    return Exported(
         write_parquet(trials, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
         trials,
+        epochs,
     )
+
+
+def load_distributions(client: MlflowClient, run_ids, scratch: Path) -> dict[str, dict]:
+    """run_id -> the trial's final distributions artifact (bias vector, score samples); runs
+    without one (errored before their last epoch) are left out."""
+    out: dict[str, dict] = {}
+    for run_id in run_ids:
+        if not any(f.path == DISTRIBUTIONS_ARTIFACT for f in client.list_artifacts(run_id)):
+            continue
+        local = client.download_artifacts(run_id, DISTRIBUTIONS_ARTIFACT, str(scratch))
+        out[run_id] = json.loads(Path(local).read_text())
+    return out

@@ -9,3 +9,7 @@ SWEEP_TAG = "ncsweep.sweep"
 SHA_TAG = "ncsweep.spec_sha256"
 COMMIT_TAG = "ncsweep.git_commit"
 METRIC_PREFIXES = ("train/", "test/", "optim/", "time/")  # what a trial logs, step = epoch
+BEST_PREFIX = "best/"  # best/<split>/<metric>: the metrics of the best-test-accuracy epoch
+BEST_EPOCH_TAG = "ncsweep.best_epoch"
+DISTRIBUTIONS_ARTIFACT = "distributions.json"  # final bias vector + per-sample score samples
+FIGURES_DIR = "figures"  # paper figures, logged under the sweep's parent run

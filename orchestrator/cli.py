@@ -21,32 +21,41 @@ DEFAULT_STORAGE = "ncsweep_results"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from orchestrator.preflight import check_inputs
+
     sweep = load_sweep(args.sweep)
     print(f"{args.sweep}: {len(sweep.trials)} trials")
     for key, values in sweep.varied().items():
         print(f"  {key}: {', '.join(map(str, values))}")
+    sys.stdout.flush()
+    if not args.no_data_check:
+        check_inputs((t.config for t in sweep.trials), args.sweep)
     return OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.preflight import check_inputs, warm_caches
+
     sweep = load_sweep(args.sweep)  # every trial validated before anything starts
+    check_inputs((t.config for t in sweep.trials), args.sweep)
     from analysis.export import NoRuns, export
     from analysis.summary import format_summary
     from orchestrator.runner import run_sweep
     from orchestrator.tracking import resolve_tracking_uri
 
+    warm_caches(t.config for t in sweep.trials)
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     outcome = run_sweep(sweep, uri, Path(args.storage), args.max_concurrent)
     try:
-        trials_path, epochs_path, trials = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+        exported = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
         return TRIAL_FAILED
     print()
-    print(format_summary(trials))
+    print(format_summary(exported.trials))
     counts = {s: list(outcome.statuses.values()).count(s) for s in sorted(set(outcome.statuses.values()))}
     print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    print(f"Parquet:  {trials_path}\n          {epochs_path}")
+    print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
     return OK if outcome.ok else TRIAL_FAILED
@@ -85,6 +94,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrialConfig.model_validate(tree)
     except ValidationError as exc:
         raise from_validation(exc, source, TrialConfig) from None
+    from orchestrator.preflight import check_inputs
+
+    check_inputs([config], source)
 
     def report(epoch: int, metrics: dict[str, float]) -> None:
         shown = [k for k in ("optim/batch_loss", "train/acc", "test/acc", "test/uniform_acc", "train/nc1", "train/bias_mean") if k in metrics]
@@ -102,11 +114,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:
-        trials_path, epochs_path, trials = export(uri, args.experiment, Path(args.out), args.parent)
+        exported = export(uri, args.experiment, Path(args.out), args.parent)
     except NoRuns as exc:
         raise BadInput(f"--experiment {args.experiment}: {exc}") from None
-    print(format_summary(trials))
-    print(f"\nParquet:  {trials_path}\n          {epochs_path}")
+    print(format_summary(exported.trials))
+    print(f"\nParquet:  {exported.trials_path}\n          {exported.epochs_path}")
+    if args.paper:
+        from analysis.publish import publish_paper
+
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per trial otherwise
+
+        outputs = publish_paper(uri, exported, Path(args.out))
+        print("Tables:   " + "\n          ".join(map(str, outputs.tables)))
+        print("Figures:  " + ("\n          ".join(map(str, outputs.figures)) or "(nothing to draw)"))
+        if outputs.logged_to:
+            print(f"MLflow:   figures logged under {outputs.logged_to[0]}/figures")
+        elif outputs.figures:
+            print("MLflow:   figures not logged (several sweeps; pass --parent RUN_ID to pick one)")
     return OK
 
 
@@ -116,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a sweep file; print the trial count and the varied parameters")
     p.add_argument("sweep")
+    p.add_argument("--no-data-check", action="store_true", help="only check the file (e.g. one meant for a cluster)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
@@ -130,11 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. loss.name=bce")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("analyze", help="MLflow runs -> trials.parquet and epochs.parquet")
+    p = sub.add_parser("analyze", help="MLflow runs -> trials.parquet and epochs.parquet (--paper: tables, figures)")
     p.add_argument("--experiment", required=True)
     p.add_argument("--parent", help="only the trials of this parent (sweep) run")
     p.add_argument("--out", required=True)
     p.add_argument("--tracking-uri")
+    p.add_argument("--paper", action="store_true", help="also the paper's tables (Parquet) and figures (PNG)")
     p.set_defaults(func=cmd_analyze)
     return parser
 

@@ -6,6 +6,7 @@ configs as a grid of one key, so Tune's trial i is our trial i.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -20,12 +21,24 @@ from ray import tune
 from orchestrator.spec import Sweep
 from orchestrator.tracking import MlflowTracker, start_parent_run
 from trainers import TrialConfig, run_trial
+from trainers.loop import DISTRIBUTIONS
 
 
 def train_trial(tune_config: dict) -> None:
-    """The Tune trainable: a plain function that rebuilds the typed config and reports each epoch."""
+    """The Tune trainable: a plain function that rebuilds the typed config and reports each epoch.
+
+    The final distributions travel as one JSON string: Tune's result loggers would otherwise
+    flatten thousands of list entries into columns.
+    """
     config = TrialConfig.model_validate(tune_config["trial"]["config"])
-    run_trial(config, lambda epoch, metrics: tune.report({**metrics, "epoch": epoch}))
+
+    def report(epoch: int, metrics: dict) -> None:
+        result = {**metrics, "epoch": epoch}
+        if DISTRIBUTIONS in result:
+            result[DISTRIBUTIONS] = json.dumps(result[DISTRIBUTIONS])
+        tune.report(result)
+
+    run_trial(config, report)
 
 
 @dataclass

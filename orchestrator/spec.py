@@ -133,7 +133,7 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
         clash = sorted(set(case) & set(grid))
         if clash:
             raise BadInput(f"{source}: cases[{i}].{clash[0]}: set by both grid and cases; keep it in one of them")
-    _check_config(spec.base, source, lambda loc: "base." + dotted(loc))
+    _check_config(spec.base, source, lambda loc: f"base.{dotted(loc)}" if loc else "base")
     trials: list[Trial] = []
     names: set[str] = set()
     for case_index, case in enumerate(cases):

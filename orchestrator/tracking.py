@@ -16,12 +16,16 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
-from analysis.runs import COMMIT_TAG, CONFIG_TAG, METRIC_PREFIXES, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from analysis.runs import (
+    BEST_EPOCH_TAG, BEST_PREFIX, COMMIT_TAG, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, METRIC_PREFIXES, PARENT_TAG,
+    SHA_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG,
+)  # fmt: skip
 from orchestrator.spec import Sweep
+from trainers.loop import DISTRIBUTIONS
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's log_batch limit
 
@@ -76,6 +80,7 @@ class MlflowTracker(Callback):
         self.trials = {t.name: t for t in sweep.trials}
         self.run_ids: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
+        self.best: dict[str, tuple[float, int, dict[str, float]]] = {}  # name -> (acc, epoch, metrics)
         self.on_done = on_done
 
     @staticmethod
@@ -98,14 +103,36 @@ class MlflowTracker(Callback):
             self.client.log_batch(run.info.run_id, params=params[i : i + MAX_PARAMS_PER_CALL])
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        run_id = self.run_ids[self.trial_name(trial)]
+        name = self.trial_name(trial)
+        run_id = self.run_ids[name]
         step, now = int(result["epoch"]), int(time.time() * 1000)
-        metrics = [
-            Metric(key, float(value), now, step)
-            for key, value in result.items()
-            if key.startswith(METRIC_PREFIXES) and isinstance(value, (int, float))
-        ]
-        self.client.log_batch(run_id, metrics=metrics)
+        values = {k: float(v) for k, v in result.items() if k.startswith(METRIC_PREFIXES) and isinstance(v, (int, float))}
+        self.client.log_batch(run_id, metrics=[Metric(key, value, now, step) for key, value in values.items()])
+        if isinstance(result.get(DISTRIBUTIONS), str):
+            self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT)
+        self._track_best(name, step, values)
+
+    def _track_best(self, name: str, epoch: int, values: dict[str, float]) -> None:
+        """Remember the epoch of highest test accuracy (train accuracy without a test split),
+        earliest on ties: the paper reports the model of that epoch."""
+        key = "test/acc" if "test/acc" in values else "train/acc"
+        acc = values.get(key)
+        if acc is None or acc != acc:
+            return
+        if name not in self.best or acc > self.best[name][0]:
+            split_metrics = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
+            self.best[name] = (acc, epoch, split_metrics)
+
+    def _log_best(self, name: str, run_id: str) -> None:
+        if name not in self.best:
+            return
+        _, epoch, values = self.best[name]
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(BEST_PREFIX + key, value, now, epoch) for key, value in values.items()],
+            tags=[RunTag(BEST_EPOCH_TAG, str(epoch))],
+        )
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         diverged = bool((trial.last_result or {}).get("diverged"))
@@ -119,6 +146,7 @@ class MlflowTracker(Callback):
         run_id = self.run_ids.get(name)
         self.statuses[name] = status
         if run_id is not None:
+            self._log_best(name, run_id)
             self.client.set_tag(run_id, STATUS_TAG, status)
             self.client.set_terminated(run_id, RunStatus.to_string(run_status))
         if self.on_done:

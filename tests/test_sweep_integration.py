@@ -53,6 +53,13 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
             history = client.get_metric_history(run.info.run_id, key)
             assert [m.step for m in history] == [1, 2, 3], key
             assert all(math.isfinite(m.value) for m in history)
+        # the final distributions (through the server's artifact proxy) and the best epoch's metrics
+        assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["distributions.json"]
+        best_epoch = int(run.data.tags["ncsweep.best_epoch"])
+        best = client.get_metric_history(run.info.run_id, "best/test/acc")
+        assert [m.step for m in best] == [best_epoch]
+        test_acc = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "test/acc")}
+        assert best[0].value == max(test_acc.values()) == test_acc[best_epoch]
 
     results = tmp_path / "results"
     (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
