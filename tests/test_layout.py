@@ -11,6 +11,6 @@ def test_trainers_import_neither_ray_nor_mlflow():
 
 
 def test_analysis_imports_neither_trainers_nor_orchestrator():
-    code = "import sys, analysis.export, analysis.summary; print(sorted(m for m in ('trainers', 'orchestrator', 'ray') if m in sys.modules))"
+    code = "import sys, analysis.export, analysis.summary, analysis.paper, analysis.figures, analysis.publish; print(sorted(m for m in ('trainers', 'orchestrator', 'ray') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,0 +1,206 @@
+"""The paper's tables, built from the exported trials table (one row per trial; see export.py).
+
+Pure pandas: no MLflow, no trainer. Every table is long form so that it writes to Parquet as is
+(float64 metrics, int64 `n`, str/float keys) and the reader pivots it into the paper's layout.
+
+- accuracy_table: Tables 1-2 and 12-13 (accuracy and uniform accuracy, CE vs BCE).
+- feature_table: the compactness / distinctiveness columns of Tables 1-2.
+- bias_table: Fig. 3 and Tables 9-11 (final biases and scores per swept value).
+
+Only finished trials count: a diverged or crashed run has no final model to report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# data.imbalance_factor only matters for cifar100_lt; it is kept whenever the column has a value,
+# and groupby(dropna=False) keeps the balanced datasets (NaN factor) as their own groups.
+GROUP_KEYS = ["data.name", "data.imbalance_factor", "model.name", "optim.name", "train.augment"]
+SWEEP_AXES = ["classifier.bias_init_mean", "regularization.lambda_b", "train.batch_size"]
+LOSS_KEY = "loss.name"
+LOSS_ORDER = ("ce", "bce")
+DELTA = "bce-ce"
+SELECTIONS = ("best", "final")
+
+ACCURACY_METRICS = ["test/acc", "test/uniform_acc", "train/acc", "train/uniform_acc"]
+FEATURE_METRICS = ["test/compactness", "test/distinctiveness", "train/compactness", "train/distinctiveness"]
+BIAS_METRICS = [
+    *(f"train/{m}" for m in ("bias_mean", "bias_std", "pos_score_mean", "pos_score_std", "neg_score_mean",
+                             "neg_score_std", "uniform_acc", "uniform_acc_at_bias", "acc", "bias_residual")),
+    "test/acc", "test/uniform_acc",
+]  # fmt: skip
+
+
+def finished(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials the paper would report: status == "finished" (all rows when there is no status)."""
+    done = trials.copy() if "status" not in trials else trials[trials["status"] == "finished"].copy()
+    if "data.imbalance_factor" in done and "data.name" in done:
+        # Every config carries an imbalance factor, but it only means something for the long-tail
+        # data; elsewhere it would print as a spurious group ("digits / imbalance_factor=100").
+        done.loc[done["data.name"] != "cifar100_lt", "data.imbalance_factor"] = float("nan")
+    return done
+
+
+def group_keys(trials: pd.DataFrame) -> list[str]:
+    """The GROUP_KEYS this table has, skipping absent or all-NaN columns (older configs)."""
+    return [key for key in GROUP_KEYS if key in trials and trials[key].notna().any()]
+
+
+def varied_axes(trials: pd.DataFrame) -> list[str]:
+    """The SWEEP_AXES that take more than one value among these trials."""
+    return [axis for axis in SWEEP_AXES if axis in trials and trials[axis].nunique() > 1]
+
+
+def axis_trials(trials: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """The trials of the sweeps that vary `axis`.
+
+    Several sweeps may share one export (the bias-init sweep at lambda_b = 0 and the bias-decay
+    sweep at init 10): a bias-decay row must not pool the init sweep's trials that happen to share
+    its lambda_b. Without a `sweep` column all trials count.
+    """
+    if axis not in trials:
+        return trials.iloc[0:0]
+    if "sweep" not in trials:
+        return trials
+    spread = trials.groupby("sweep", dropna=False)[axis].transform("nunique")
+    return trials[spread > 1]
+
+
+def ordered_losses(values) -> list[str]:
+    """CE, then BCE, then any other loss by name: the paper always puts CE first."""
+    present = {v for v in values if isinstance(v, str)}
+    return [loss for loss in LOSS_ORDER if loss in present] + sorted(present - set(LOSS_ORDER))
+
+
+def metric_name(metric: str) -> str:
+    """`test/uniform_acc` -> `test_uniform_acc`: a column name without the path separator."""
+    return metric.replace("/", "_")
+
+
+def _typed_empty(columns: list[str]) -> pd.DataFrame:
+    """An empty table whose dtypes still write to Parquet the way a full one would."""
+    def dtype(column: str) -> str:
+        if column == "n":
+            return "int64"
+        return "str" if column in ("axis", "loss", "selection", "data.name", "model.name", "optim.name", "train.augment") else "float64"
+
+    return pd.DataFrame({column: pd.Series(dtype=dtype(column)) for column in columns})
+
+
+def _seed_stats(frame: pd.DataFrame, by: list[str], sources: dict[str, str], with_std: bool) -> pd.DataFrame:
+    """n, mean and (ddof=1) std of each source column over the rows of each `by` cell.
+
+    A source absent from `frame` gives an all-NaN column, so every selection has the same columns.
+    """
+    data = frame[by].copy()
+    for name, source in sources.items():
+        data[name] = pd.to_numeric(frame[source], errors="coerce").astype("float64") if source in frame else np.nan
+    grouped = data.groupby(by, dropna=False, sort=True)
+    out = grouped.size().rename("n").to_frame()
+    means = grouped[list(sources)].mean()
+    stds = grouped[list(sources)].std(ddof=1) if with_std else None
+    for name in sources:
+        out[f"{name}_mean" if with_std else name] = means[name].astype("float64")
+        if stds is not None:
+            out[f"{name}_std"] = stds[name].astype("float64")
+    return out.reset_index()
+
+
+def _delta_rows(stats: pd.DataFrame, on: list[str], names: list[str]) -> pd.DataFrame:
+    """mean(BCE) - mean(CE) per cell: the paper's "improvement" rows. std is not defined for a
+    difference of two unpaired seed means, so it stays NaN; n is the smaller seed count."""
+    ce, bce = stats[stats["loss"] == "ce"], stats[stats["loss"] == "bce"]
+    both = bce.merge(ce, on=on, suffixes=("_bce", "_ce"))
+    out = both[on].copy()
+    out["loss"] = DELTA
+    out["n"] = np.minimum(both["n_bce"], both["n_ce"]).astype("int64")
+    for name in names:
+        out[f"{name}_mean"] = both[f"{name}_mean_bce"] - both[f"{name}_mean_ce"]
+        out[f"{name}_std"] = np.nan
+    return out
+
+
+def _loss_table(trials: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per group x loss x selection: seed statistics of `metrics`, plus the bce-ce rows.
+
+    Swept axes that vary are held fixed too (extra columns), so n stays a number of seeds.
+    """
+    done = finished(trials).rename(columns={LOSS_KEY: "loss"})
+    keys = [*group_keys(done), *varied_axes(done)]
+    names = [metric_name(m) for m in metrics if any(f"{s}/{m}" in done for s in SELECTIONS)]
+    stat_columns = [f"{name}_{stat}" for name in names for stat in ("mean", "std")]
+    columns = [*keys, "loss", "selection", "n", *stat_columns]
+    if "loss" not in done or done.empty or not names:
+        return _typed_empty(columns)
+    parts = []
+    for selection in SELECTIONS:
+        sources = {metric_name(m): f"{selection}/{m}" for m in metrics if metric_name(m) in names}
+        if not any(source in done for source in sources.values()):
+            continue
+        stats = _seed_stats(done, [*keys, "loss"], sources, with_std=True)
+        stats["selection"] = selection
+        parts += [stats, _delta_rows(stats, [*keys, "selection"], names)]
+    table = pd.concat(parts, ignore_index=True)
+    rank = {loss: i for i, loss in enumerate([*ordered_losses(table["loss"]), DELTA])}
+    table = table.assign(_rank=table["loss"].map(rank)).sort_values([*keys, "selection", "_rank"], kind="stable")
+    return table[columns].reset_index(drop=True)
+
+
+def accuracy_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Paper Tables 1-2 and 12-13: accuracy and uniform accuracy (test and train), mean/std over
+    seeds per group x loss, at the best-test-accuracy epoch ("best") and the last ("final")."""
+    return _loss_table(trials, ACCURACY_METRICS)
+
+
+def feature_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """The feature columns of Tables 1-2: compactness (higher is better) and distinctiveness
+    (lower is better), laid out like accuracy_table."""
+    return _loss_table(trials, FEATURE_METRICS)
+
+
+def bias_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Paper Fig. 3 and Tables 9-11: final biases, bias-free scores and accuracies per swept value.
+
+    One block of rows per axis of SWEEP_AXES that varies (`axis`, `value`); each row is a mean over
+    seeds. Another axis that varies inside the same sweep is held fixed as an extra column.
+    """
+    done = finished(trials).rename(columns={LOSS_KEY: "loss"})
+    keys = group_keys(done)
+    names = [metric_name(m) for m in BIAS_METRICS if f"final/{m}" in done]
+    columns = ["axis", "value", *keys, "loss", "n", *names]
+    axes = varied_axes(done) if "loss" in done else []
+    if not axes:
+        return _typed_empty(columns)
+    blocks = []
+    for axis in axes:
+        subset = axis_trials(done, axis)
+        held = [other for other in varied_axes(subset) if other != axis]
+        sources = {metric_name(m): f"final/{m}" for m in BIAS_METRICS if metric_name(m) in names}
+        stats = _seed_stats(subset, [axis, *keys, *held, "loss"], sources, with_std=False)
+        stats = stats.rename(columns={axis: "value"}).assign(axis=axis)
+        stats["value"] = stats["value"].astype("float64")
+        blocks.append(stats[["axis", "value", *keys, *held, "loss", "n", *names]])
+    return pd.concat(blocks, ignore_index=True)
+
+
+def paper_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """All the paper's tables by the file stem they are meant to be written under."""
+    return {"paper_accuracy": accuracy_table(trials), "paper_features": feature_table(trials), "paper_bias": bias_table(trials)}
+
+
+def write_paper_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """<name>.parquet per table, typed from the pandas dtypes. (export.write_parquet types columns
+    from their values, which makes an all-NaN std column - one seed - a string column.)"""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out_dir / f"{name}.parquet")
+        paths.append(out_dir / f"{name}.parquet")
+    return paths
