@@ -79,7 +79,7 @@ class Sweep:
 SHORT = {
     "classifier.bias_init_mean": "init", "regularization.lambda_b": "lb", "regularization.lambda_w": "lw",
     "regularization.lambda_h": "lh", "train.batch_size": "bs", "optim.lr": "lr", "optim.weight_decay": "wd",
-    "train.epochs": "ep", "loss.label_smoothing": "ls", "model.width": "w", "model.depth": "d", "seed": "s",
+    "train.epochs": "ep", "loss.label_smoothing": "ls", "data.imbalance_factor": "if", "model.width": "w", "model.depth": "d", "seed": "s",
 }  # fmt: skip
 
 
