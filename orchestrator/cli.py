@@ -27,6 +27,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"{args.sweep}: {len(sweep.trials)} trials")
     for key, values in sweep.varied().items():
         print(f"  {key}: {', '.join(map(str, values))}")
+    if args.cluster:
+        from orchestrator.capacity import capacity, parse_cluster
+
+        cluster = parse_cluster(args.cluster)
+        res = sweep.spec.resources
+        fit = capacity(res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), len(sweep.trials), sweep.spec.max_concurrent)
+        if fit.at_once == 0:
+            raise BadInput(f"{args.sweep}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on --cluster {args.cluster}")
+        print(f"on {args.cluster}: {fit.at_once} trials at once (limited by {fit.limited_by}; cpu {res.cpu:g}, gpu {res.gpu:g} per trial), {fit.waves} waves")
     sys.stdout.flush()
     if not args.no_data_check:
         check_inputs((t.config for t in sweep.trials), args.sweep)
@@ -141,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a sweep file; print the trial count and the varied parameters")
     p.add_argument("sweep")
     p.add_argument("--no-data-check", action="store_true", help="only check the file (e.g. one meant for a cluster)")
+    p.add_argument("--cluster", metavar="gpus=N,cpus=N", help="say how many trials such a cluster runs at once")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
