@@ -24,6 +24,7 @@ from analysis.runs import (
     BEST_EPOCH_TAG, BEST_PREFIX, COMMIT_TAG, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, METRIC_PREFIXES, PARENT_TAG,
     SHA_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG,
 )  # fmt: skip
+from analysis.export import best_epoch
 from orchestrator.spec import Sweep
 from trainers.loop import DISTRIBUTIONS
 
@@ -80,7 +81,7 @@ class MlflowTracker(Callback):
         self.trials = {t.name: t for t in sweep.trials}
         self.run_ids: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
-        self.best: dict[str, tuple[float, int, dict[str, float]]] = {}  # name -> (acc, epoch, metrics)
+        self.histories: dict[str, dict[int, dict[str, float]]] = {}  # name -> epoch -> split metrics
         self.on_done = on_done
 
     @staticmethod
@@ -110,27 +111,20 @@ class MlflowTracker(Callback):
         self.client.log_batch(run_id, metrics=[Metric(key, value, now, step) for key, value in values.items()])
         if isinstance(result.get(DISTRIBUTIONS), str):
             self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT)
-        self._track_best(name, step, values)
-
-    def _track_best(self, name: str, epoch: int, values: dict[str, float]) -> None:
-        """Remember the epoch of highest test accuracy (train accuracy without a test split),
-        earliest on ties: the paper reports the model of that epoch."""
-        key = "test/acc" if "test/acc" in values else "train/acc"
-        acc = values.get(key)
-        if acc is None or acc != acc:
-            return
-        if name not in self.best or acc > self.best[name][0]:
-            split_metrics = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
-            self.best[name] = (acc, epoch, split_metrics)
+        split_values = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
+        self.histories.setdefault(name, {}).setdefault(step, {}).update(split_values)
 
     def _log_best(self, name: str, run_id: str) -> None:
-        if name not in self.best:
+        """best/<split>/<metric> at the epoch the paper reports (best test accuracy; the same rule
+        the Parquet export applies to the full histories)."""
+        history = self.histories.get(name, {})
+        epoch = best_epoch(history)
+        if epoch is None:
             return
-        _, epoch, values = self.best[name]
         now = int(time.time() * 1000)
         self.client.log_batch(
             run_id,
-            metrics=[Metric(BEST_PREFIX + key, value, now, epoch) for key, value in values.items()],
+            metrics=[Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items()],
             tags=[RunTag(BEST_EPOCH_TAG, str(epoch))],
         )
 

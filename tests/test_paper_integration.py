@@ -90,7 +90,8 @@ def test_analyze_paper_on_a_digits_bias_init_sweep(ray_local, tmp_path, capsys):
 def test_every_paper_sweep_validates_with_its_trial_count(tmp_path, monkeypatch, capsys):
     """With the data present (tiny files in the real formats) and the pretrained weights cached."""
     data = tmp_path / "data"
-    write_mnist(data), write_cifar10(data), write_cifar100(data), write_imagefolder(data)
+    for write in (write_mnist, write_cifar10, write_cifar100, write_imagefolder):
+        write(data)
     for name in ("resnet50", "resnet101", "densenet161"):
         write_weights(tmp_path / "torch", name)  # validate only checks that the file is there
     monkeypatch.setenv("NCSWEEP_DATA", str(data))

@@ -8,7 +8,7 @@ the batch is drawn (4x less memory than float32), then are normalized on the dev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import torch
@@ -29,13 +29,17 @@ class Normalization:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     channels: int = 3
+    # (mean, std) as tensors per device, made once: a fresh host-to-device copy every batch
+    # would be a synchronization in the hot loop.
+    _on: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float().div_(255.0)
         if x.shape[1] != self.channels:
             x = x.expand(-1, self.channels, -1, -1)
-        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        if x.device not in self._on:
+            self._on[x.device] = tuple(torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std))
+        mean, std = self._on[x.device]
         return (x - mean) / std
 
 

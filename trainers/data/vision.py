@@ -33,15 +33,17 @@ def data_root(cfg: DataConfig) -> Path:
     return Path(root).expanduser()
 
 
+def cifar_files(source: type, root: str | Path) -> list[Path]:
+    """Every file of a torchvision CIFAR class (train and test batches, meta) under root."""
+    names = [name for name, _ in source.train_list + source.test_list] + [source.meta["filename"]]
+    return [Path(root, source.base_folder, name) for name in names]
+
+
 class _LenientCifar:
     """Mixin for torchvision's CIFAR classes: existence instead of md5 at load time."""
 
-    def _files(self) -> list[Path]:
-        names = [name for name, _ in self.train_list + self.test_list] + [self.meta["filename"]]
-        return [Path(self.root, self.base_folder, name) for name in names]
-
     def _check_integrity(self) -> bool:
-        return all(path.is_file() for path in self._files())
+        return all(path.is_file() for path in cifar_files(type(self), self.root))
 
     def _load_meta(self) -> None:
         path = Path(self.root, self.base_folder, self.meta["filename"])
@@ -83,8 +85,7 @@ def source_files(cfg: DataConfig) -> list[Path]:
     root, source = data_root(cfg), SOURCES[cfg.name]
     if source is MNIST:
         return [root / "MNIST" / "raw" / Path(name).stem for name, _ in MNIST.resources]
-    names = [name for name, _ in source.train_list + source.test_list] + [source.meta["filename"]]
-    return [root / source.base_folder / name for name in names]
+    return cifar_files(source, root)
 
 
 def ensure_files(cfg: DataConfig) -> None:
