@@ -24,6 +24,7 @@ ScheduleName = Literal["step", "cosine", "constant"]
 LrScaling = Literal["none", "linear"]
 Augment = Literal["none", "da1", "da1+da2"]
 Split = Literal["train", "test"]
+Precision = Literal["auto", "bf16", "fp32"]
 
 
 PRETRAINED_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161")
@@ -115,6 +116,12 @@ class TrainConfig(Section):
     augment: Augment = "none"
     crop_padding: int = Field(4, ge=0)
     device: str = "auto"  # "auto" = cuda when available, else cpu
+    # Training forward/backward under bf16 autocast: "auto" = on a CUDA GPU that supports bf16,
+    # fp32 elsewhere. The metrics are always computed in fp32.
+    precision: Precision = "auto"
+    # NHWC memory layout for conv nets: "auto" = on CUDA for image models (tensor cores want
+    # NHWC); no effect on the MLP.
+    channels_last: Literal["auto"] | bool = "auto"
 
 
 class MetricsConfig(Section):

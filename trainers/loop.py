@@ -12,6 +12,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from trainers import state as train_state
+from trainers.accel import autocast, autocast_dtype, resolve_device, use_channels_last
 from trainers.config import TrialConfig
 from trainers.data import Dataset, load_dataset
 from trainers.data.mixup import build_mixup, mix
@@ -26,13 +28,10 @@ FINISHED, DIVERGED = "finished", "diverged"
 # The last report also carries this key: the final bias vector and per-split samples of the
 # positive and negative bias-free scores (the distributions of the paper's Fig. 3 violins).
 DISTRIBUTIONS = "distributions"
+# With checkpointing on, a report also carries this key every `checkpoint_every` epochs and at the
+# last one: the full training state (trainers.state.capture), for the caller to persist.
+CHECKPOINT = "checkpoint"
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def regularized_objective(config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor) -> torch.Tensor:
@@ -53,12 +52,16 @@ def regularized_objective(config: TrialConfig, model: Classifier, features: torc
     return objective
 
 
-def train_epoch(config: TrialConfig, model: Classifier, data: Dataset, optimizer, generator: torch.Generator, mixup=None) -> torch.Tensor:
+def train_epoch(
+    config: TrialConfig, model: Classifier, data: Dataset, optimizer, generator: torch.Generator, mixup=None,
+    amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+) -> torch.Tensor:
     """One pass over a random permutation of the training set; returns the mean batch loss as a
     device tensor (one sync per epoch instead of one per step).
 
     Per batch: DA1 (inside `train_batches`, batched) -> normalize -> DA2 (mixup/cutmix, soft
-    targets with its smoothing) or plain targets with `loss.label_smoothing` -> loss.
+    targets with its smoothing) or plain targets with `loss.label_smoothing` -> loss. Under
+    `amp_dtype` only the forward runs in bf16; the loss and the regularizers are taken in fp32.
     """
     model.train()
     loss_fn = LOSSES[config.loss.name]
@@ -68,11 +71,15 @@ def train_epoch(config: TrialConfig, model: Classifier, data: Dataset, optimizer
         if y.numel() < 2:  # batch norm cannot normalize a single sample
             continue
         x = data.normalize(x)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         if mixup is not None:
             x, targets = mix(mixup, x, y)
         else:
             targets = soft_targets(y, data.num_classes, config.loss.label_smoothing)
-        features, scores = model(x)
+        with autocast(x.device, amp_dtype):
+            features, scores = model(x)
+        features, scores = features.float(), scores.float()
         data_loss = loss_fn(scores, targets).mean()
         objective = regularized_objective(config, model, features, data_loss)
         optimizer.zero_grad(set_to_none=True)
@@ -116,8 +123,12 @@ def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool 
     return out
 
 
-def run_trial(config: TrialConfig, report: Report) -> str:
+def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, resume_from: dict | None = None) -> str:
     """Train one trial, calling `report(epoch, metrics)` after every epoch (1-based).
+
+    With `checkpoint_every` > 0, every that many epochs and at the last one the report also holds
+    CHECKPOINT (the training state). `resume_from` (such a state) continues after its epoch: the
+    epochs already done are neither trained nor reported again.
 
     Every epoch reports `optim/lr` and `optim/batch_loss`; every `metrics.every` epochs and at the
     last one also `<split>/<metric>`. A non-finite training loss stops the trial: its last report
@@ -129,15 +140,20 @@ def run_trial(config: TrialConfig, report: Report) -> str:
     device = resolve_device(config.train.device)
     data = load_dataset(config.data).to(device)
     model = build_model(config.model, config.classifier, data.input_shape, data.num_classes).to(device)
+    channels_last = use_channels_last(config.train, device, data.input_shape)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    amp_dtype = autocast_dtype(config.train, device)
     mixup = build_mixup(config.mixup, data.num_classes) if config.train.augment == "da1+da2" else None
     optimizer = build_optimizer(model.parameters(), config)
     scheduler = build_scheduler(optimizer, config)
     generator = torch.Generator().manual_seed(config.seed)
+    done = train_state.restore(resume_from, model, optimizer, scheduler, generator) if resume_from else 0
     epochs = config.train.epochs
-    for epoch in range(1, epochs + 1):
+    for epoch in range(done + 1, epochs + 1):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        batch_loss = train_epoch(config, model, data, optimizer, generator, mixup).item()
+        batch_loss = train_epoch(config, model, data, optimizer, generator, mixup, amp_dtype, channels_last).item()
         scheduler.step()
         metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss}
         if not math.isfinite(batch_loss):
@@ -146,5 +162,7 @@ def run_trial(config: TrialConfig, report: Report) -> str:
         if epoch % config.metrics.every == 0 or epoch == epochs:
             metrics.update(evaluate(config, model, data, final=epoch == epochs))
         metrics["time/epoch_s"] = time.perf_counter() - started
+        if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
+            metrics[CHECKPOINT] = train_state.capture(epoch, model, optimizer, scheduler, generator)
         report(epoch, metrics)
     return FINISHED
