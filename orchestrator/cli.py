@@ -18,6 +18,7 @@ from trainers.config import TrialConfig, set_dotted
 
 OK, TRIAL_FAILED, BAD_INPUT = 0, 1, 2
 DEFAULT_STORAGE = "ncsweep_results"
+CLUSTER_STORAGE = "~/ncsweep_results"  # expanded on the cluster, by the job's driver
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -43,20 +44,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs, warm_caches
+    from orchestrator.tracking import resolve_tracking_uri, tracking_uri_source
 
     sweep = load_sweep(args.sweep)  # every trial validated before anything starts
     check_inputs((t.config for t in sweep.trials), args.sweep)
-    from analysis.export import NoRuns, export
-    from analysis.summary import format_summary
+    uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
+    # Before Ray starts: a dead server would otherwise show up only as the first trial reports.
+    check_reachable(uri, tracking_uri_source(args.tracking_uri, sweep.spec.tracking_uri, sweep.path))
     from orchestrator.runner import run_sweep
-    from orchestrator.tracking import resolve_tracking_uri
 
     warm_caches(t.config for t in sweep.trials)
-    uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
-    outcome = run_sweep(sweep, uri, Path(args.storage), args.max_concurrent)
+    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent)
+    return report_outcome(sweep, uri, outcome)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from orchestrator.mlflow_store import check_reachable
+    from orchestrator.preflight import check_inputs
+    from orchestrator.runner import read_resumable, resume_sweep
+    from orchestrator.spec import sweep_from_text
+
+    results_dir, info = read_resumable(args.results_dir)
+    sweep = sweep_from_text(info.sweep_path, info.sweep_text)
+    check_inputs((t.config for t in sweep.trials), info.sweep_path)
+    check_reachable(info.tracking_uri, f"{results_dir}: tracking store")
+    outcome = resume_sweep(sweep, info, results_dir)
+    return report_outcome(sweep, info.tracking_uri, outcome)
+
+
+def report_outcome(sweep, uri: str, outcome) -> int:
+    """Parquet next to Tune's results, the summary table, and where everything is."""
+    from analysis.export import NoRuns
+    from analysis.summary import format_summary
+    from orchestrator.storage import export_to
+
     try:
-        exported = export(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+        exported = export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
         return TRIAL_FAILED
@@ -68,6 +93,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
     return OK if outcome.ok else TRIAL_FAILED
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from orchestrator import jobs
+    from orchestrator.tracking import resolve_tracking_uri
+
+    sweep = load_sweep(args.sweep)  # a bad file fails here, before the cluster is contacted
+    uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
+    command = jobs.entrypoint(Path(args.sweep), uri, args.storage, args.max_concurrent)
+    job_id, url = jobs.submit(args.address, command, sweep.spec.name)
+    print(f"Submitted sweep {sweep.spec.name!r} ({len(sweep.trials)} trials) as Ray job {job_id}")
+    print(f"Dashboard: {url}")
+    if not uri.startswith(("http://", "https://")):
+        print(f"MLflow:    {uri} (a path on the machine that runs the job; use --tracking-uri http://... for a server)")
+    if not args.follow:
+        print(f"Follow:    ncsweep jobs logs {job_id} --follow --address {jobs.dashboard_address(args.address)}")
+        return OK
+    return jobs.follow(args.address, job_id)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from orchestrator import jobs
+
+    if args.action == "status":
+        return jobs.status(args.address, args.job_id)
+    if args.action == "logs":
+        return jobs.logs(args.address, args.job_id, args.follow)
+    return jobs.stop(args.address, args.job_id)
 
 
 def parse_overrides(pairs: Sequence[str]) -> list[tuple[str, Any]]:
@@ -156,9 +209,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
     p.add_argument("sweep")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Ray Tune results and Parquet (default ./{DEFAULT_STORAGE})")
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Tune results, checkpoints, Parquet: a folder every node sees, or s3://... (default ./{DEFAULT_STORAGE})")
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="continue an interrupted sweep from its results folder (same MLflow parent run)")
+    p.add_argument("results_dir", metavar="DIR", help="the folder `ncsweep run` printed as 'Results:'")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("submit", help="run a sweep as a Ray Job on a cluster (the project is uploaded)")
+    p.add_argument("sweep")
+    p.add_argument("--address", help="Ray dashboard URL, e.g. http://HEAD:8265 (default $RAY_API_SERVER_ADDRESS)")
+    p.add_argument("--follow", action="store_true", help="stream the job's logs and exit with its outcome")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI the cluster can reach (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
+    p.add_argument("--storage", default=CLUSTER_STORAGE, help=f"Tune storage on the cluster: shared folder or s3://... (default {CLUSTER_STORAGE} on the head)")
+    p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("jobs", help="status, logs or stop of a submitted sweep")
+    p.add_argument("action", choices=["status", "logs", "stop"])
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.add_argument("--address", help="Ray dashboard URL (default $RAY_API_SERVER_ADDRESS)")
+    p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")
     p.add_argument("trial", nargs="?", help="a YAML file of trial config sections")

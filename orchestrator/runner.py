@@ -1,7 +1,9 @@
 """Run an expanded sweep on Ray Tune: one Tune trial per `Trial`, logged to MLflow by the driver.
 
-Tune owns scheduling, placement, retries and results storage; we hand it our explicit list of
-configs as a grid of one key, so Tune's trial i is our trial i.
+Tune owns scheduling, placement, retries, checkpoints and restore; we hand it our explicit list of
+configs as a grid of one key, so Tune's trial i is our trial i. A sweep's results folder
+(`<storage>/<sweep>-<timestamp>`) holds Tune's experiment state, each trial's checkpoints and our
+RUN_INFO record, so `ncsweep resume FOLDER` can continue it after the driver died.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,33 +21,56 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 from ray import tune
 
+from orchestrator.mlflow_store import with_backoff
 from orchestrator.spec import Sweep
+from orchestrator.storage import RunInfo, join, normalize, read_run_info, write_run_info
 from orchestrator.tracking import MlflowTracker, start_parent_run
 from trainers import TrialConfig, run_trial
-from trainers.loop import DISTRIBUTIONS
+from trainers import state as train_state
+from trainers.loop import CHECKPOINT, DISTRIBUTIONS
+
+# Tune snapshots its experiment state at most every this many seconds ("auto" waits >= 10 s). After
+# a driver crash, trials resume from the checkpoints the last snapshot knew; a sweep-sized state
+# costs milliseconds to write, so snapshot often.
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "5")
+# Tune warns when checkpoints force snapshots more often than that; with small trials they do, harmlessly.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
 def train_trial(tune_config: dict) -> None:
     """The Tune trainable: a plain function that rebuilds the typed config and reports each epoch.
 
-    The final distributions travel as one JSON string: Tune's result loggers would otherwise
-    flatten thousands of list entries into columns.
+    A restarted trial (a retry after a failure, or a resumed sweep) gets its latest checkpoint from
+    Tune and continues after that epoch. The final distributions travel as one JSON string: Tune's
+    result loggers would otherwise flatten thousands of list entries into columns.
     """
     config = TrialConfig.model_validate(tune_config["trial"]["config"])
+    resume_from = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            resume_from = train_state.load(Path(folder))
+    where = {"node_id": ray.get_runtime_context().get_node_id(), "resumed_from": resume_from["epoch"] if resume_from else 0}
 
     def report(epoch: int, metrics: dict) -> None:
-        result = {**metrics, "epoch": epoch}
+        result = {**metrics, **where, "epoch": epoch}
         if DISTRIBUTIONS in result:
             result[DISTRIBUTIONS] = json.dumps(result[DISTRIBUTIONS])
-        tune.report(result)
+        state = result.pop(CHECKPOINT, None)
+        if state is None:
+            tune.report(result)
+            return
+        with tempfile.TemporaryDirectory() as folder:  # Tune copies it to the storage in report()
+            train_state.save(state, Path(folder))
+            tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    run_trial(config, report)
+    run_trial(config, report, tune_config["checkpoint_every"], resume_from)
 
 
 @dataclass
 class SweepOutcome:
     parent_run_id: str
-    results_dir: Path
+    results_dir: str
     total: int
     statuses: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -61,9 +87,7 @@ def ensure_ray() -> None:
         ray.init(address=os.environ.get("RAY_ADDRESS"), logging_level=logging.WARNING, log_to_driver=False)
 
 
-def progress_printer(total: int):
-    done = 0
-
+def progress_printer(total: int, done: int = 0):
     def on_done(name: str, status: str, last: dict) -> None:
         nonlocal done
         done += 1
@@ -76,18 +100,26 @@ def progress_printer(total: int):
     return on_done
 
 
-def run_sweep(sweep: Sweep, tracking_uri: str, storage: Path, max_concurrent: int | None = None) -> SweepOutcome:
+def trainable(sweep: Sweep):
+    resources = {"cpu": sweep.spec.resources.cpu, "gpu": sweep.spec.resources.gpu}
+    return tune.with_resources(train_trial, resources)
+
+
+def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None) -> SweepOutcome:
     started = time.time()
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    storage = normalize(storage)
     ensure_ray()
     client = MlflowClient(tracking_uri)
     parent_run_id = start_parent_run(client, sweep, run_name)
+    results_dir = join(storage, run_name)
+    write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id, max_concurrent))
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress_printer(len(sweep.trials)))
-    resources = {"cpu": sweep.spec.resources.cpu, "gpu": sweep.spec.resources.gpu}
     trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
+    keep = sweep.spec.checkpoint
     tuner = tune.Tuner(
-        tune.with_resources(train_trial, resources),
-        param_space={"trial": tune.grid_search(trials)},
+        trainable(sweep),
+        param_space={"trial": tune.grid_search(trials), "checkpoint_every": keep.every},
         tune_config=tune.TuneConfig(
             max_concurrent_trials=max_concurrent or sweep.spec.max_concurrent,
             # Reusing a trial's worker process for the next trial saves the ~5 s of process start
@@ -96,14 +128,45 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: Path, max_concurrent: in
             trial_name_creator=MlflowTracker.trial_name,
             trial_dirname_creator=MlflowTracker.trial_name,
         ),
-        run_config=tune.RunConfig(name=run_name, storage_path=str(storage.resolve()), callbacks=[tracker], verbose=0),
-    )
+        run_config=tune.RunConfig(
+            name=run_name, storage_path=storage, callbacks=[tracker], verbose=0,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=keep.keep),
+            failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
+        ),
+    )  # fmt: skip
     print(f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {parent_run_id})", flush=True)
+    print(f"Results:  {results_dir}  (if this driver dies: ncsweep resume {results_dir})", flush=True)
+    return _fit(tuner, client, tracker, results_dir, len(trials), started)
+
+
+def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str) -> SweepOutcome:
+    """Continue an interrupted sweep in the same MLflow parent run: trials that ended stay ended,
+    the others restart from their latest checkpoints (or from scratch if they had none)."""
+    started = time.time()
+    ensure_ray()
+    client = MlflowClient(info.tracking_uri)
+    tracker = MlflowTracker(client, info.parent_run_id, sweep)
+    ended = tracker.adopt_existing_runs()
+    tracker.on_done = progress_printer(len(sweep.trials), len(ended))
+    with_backoff(lambda: client.update_run(info.parent_run_id, status="RUNNING"), "reopening the parent run")
+    print(f"Resuming sweep {sweep.spec.name!r} (MLflow parent run {info.parent_run_id}): "
+          f"{len(ended)} of {len(sweep.trials)} trials had ended", flush=True)  # fmt: skip
+    # The restored Tuner unpickles its callbacks as this process's tracker (see MlflowTracker).
+    tuner = tune.Tuner.restore(results_dir, trainable(sweep), resume_unfinished=True, resume_errored=True)
+    return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started)
+
+
+def read_resumable(results_dir: str) -> tuple[str, RunInfo]:
+    results_dir = normalize(results_dir)
+    return results_dir, read_run_info(results_dir)
+
+
+def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float) -> SweepOutcome:
     try:
         tuner.fit()
     finally:
-        outcome = SweepOutcome(parent_run_id, storage.resolve() / run_name, len(trials), dict(tracker.statuses), time.time() - started)
+        outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started)
         status = RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
-        client.set_tag(parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}")
-        client.set_terminated(parent_run_id, RunStatus.to_string(status))
+        with_backoff(lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"), "tagging the parent run")
+        with_backoff(lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)), "ending the parent run")
     return outcome

@@ -27,6 +27,21 @@ class Resources(BaseModel):
     gpu: float = Field(0.0, ge=0)  # fractional: 0.25 packs four trials onto one GPU
 
 
+class CheckpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Epochs between checkpoints (and always one at the last epoch); 0 = none, so a retried or
+    # resumed trial starts over. A ResNet-18 state is ~90 MB: every 5-10 epochs costs little.
+    every: int = Field(5, ge=0)
+    keep: int = Field(2, ge=1)  # newest checkpoints kept per trial in the Tune storage
+
+
+class FailureSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Times Tune restarts a trial that raised or whose node died, from its latest checkpoint.
+    # A bug fails every try alike, so keep this small.
+    max_retries: int = Field(0, ge=0)
+
+
 class SweepSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
@@ -39,7 +54,8 @@ class SweepSpec(BaseModel):
     seeds: list[int] = Field(default=[0], min_length=1)
     resources: Resources = Resources()
     max_concurrent: int | None = Field(None, ge=1)
-
+    checkpoint: CheckpointSpec = CheckpointSpec()
+    failure: FailureSpec = FailureSpec()
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,16 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and expand a sweep file; every trial config is validated. Raises BadInput."""
     path = Path(path)
     text, raw = read_yaml(path)
+    return _build(path, text, raw)
+
+
+def sweep_from_text(path: str | Path, text: str) -> Sweep:
+    """The sweep as it was when a run started (`ncsweep resume` keeps the text, not the file,
+    which may have been edited since)."""
+    return _build(Path(path), text, yaml.safe_load(text))
+
+
+def _build(path: Path, text: str, raw: Any) -> Sweep:
     if not isinstance(raw, dict):
         raise BadInput(f"{path}: (top level): expected a mapping with keys {', '.join(SweepSpec.model_fields)}")
     try:

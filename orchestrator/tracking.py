@@ -2,7 +2,13 @@
 one nested child run per trial, per-epoch metrics with step = epoch, a status tag.
 
 Trials report to Ray Tune; this Tune callback runs in the driver and is the only MLflow writer, so
-workers need no MLflow access. We write our own callback rather than Ray's MLflowLoggerCallback
+workers need no MLflow access. Every write goes through `with_backoff`, so an outage of the store
+pauses logging instead of losing it.
+
+Exactly one value per epoch: a trial retried after a failure (or resumed after a driver crash)
+re-reports the epochs since its last checkpoint; those the child run already has are skipped, and a
+resumed sweep reads what each child run has from MLflow itself (`adopt_existing_runs`), the one
+record that is never stale. We write our own callback rather than Ray's MLflowLoggerCallback
 because that one has no parent run, names runs after Tune's ids, logs Tune's bookkeeping as
 metrics and knows nothing of a "diverged" status.
 """
@@ -24,11 +30,21 @@ from analysis.runs import (
     BEST_EPOCH_TAG, BEST_PREFIX, COMMIT_TAG, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, METRIC_PREFIXES, PARENT_TAG,
     SHA_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG,
 )  # fmt: skip
-from analysis.export import best_epoch
+from analysis.export import NoRuns, best_epoch, child_runs, metric_histories
+from orchestrator.mlflow_store import with_backoff
 from orchestrator.spec import Sweep
 from trainers.loop import DISTRIBUTIONS
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's log_batch limit
+
+
+def tracking_uri_source(cli: str | None, spec: str | None, sweep_path: Path | None = None) -> str:
+    """Where resolve_tracking_uri's answer came from, for error messages."""
+    if cli:
+        return "--tracking-uri"
+    if spec:
+        return f"{sweep_path}: tracking_uri" if sweep_path else "tracking_uri"
+    return "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "the default tracking store"
 
 
 def resolve_tracking_uri(cli: str | None, spec: str | None) -> str:
@@ -70,47 +86,111 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
     return run.info.run_id
 
 
+# The tracker of this driver process by parent run id. Tune pickles its callbacks into the
+# experiment folder; ours pickles as a reference to this table, so `ncsweep resume` hands the
+# restored Tuner a tracker that has just read the child runs from MLflow instead of a stale copy.
+_LIVE: dict[str, "MlflowTracker"] = {}
+RUNNING_STATUS = "running"
+FINAL_STATUSES = ("finished", "diverged", "error")
+NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
+
+
+def _live_tracker(parent_run_id: str) -> "MlflowTracker":
+    if parent_run_id not in _LIVE:
+        raise RuntimeError(f"no tracker for MLflow parent run {parent_run_id} in this process; continue a sweep with `ncsweep resume DIR`")
+    return _LIVE[parent_run_id]
+
+
 class MlflowTracker(Callback):
-    """Tune callback: one child run per trial under `parent_run_id`, one metric batch per report."""
+    """Tune callback: one child run per trial under `parent_run_id`, one metric batch per epoch."""
 
     def __init__(self, client: MlflowClient, parent_run_id: str, sweep: Sweep, on_done: Callable[[str, str, dict], None] | None = None):
         self.client = client
         self.parent_run_id = parent_run_id
-        self.experiment_id = client.get_run(parent_run_id).info.experiment_id
+        self.experiment_id = self._retry(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
+        self.experiment_name = sweep.spec.experiment
         self.sweep_name = sweep.spec.name
         self.trials = {t.name: t for t in sweep.trials}
         self.run_ids: dict[str, str] = {}
+        self.logged: dict[str, int] = {}  # name -> last epoch in its child run
+        self.attempt: dict[str, tuple[str, int]] = {}  # name -> (node, resumed-from epoch) last tagged
         self.statuses: dict[str, str] = {}
         self.histories: dict[str, dict[int, dict[str, float]]] = {}  # name -> epoch -> split metrics
+        self.diverged: set[str] = set()
         self.on_done = on_done
+        _LIVE[parent_run_id] = self
+
+    def __reduce__(self):
+        return _live_tracker, (self.parent_run_id,)
 
     @staticmethod
     def trial_name(trial) -> str:
         return trial.config["trial"]["name"]
 
+    @staticmethod
+    def _retry(call, what: str):
+        return with_backoff(call, what)
+
+    def adopt_existing_runs(self) -> dict[str, str]:
+        """Continue the child runs already under the parent run (a resumed sweep): their run ids,
+        their last logged epoch, their histories (for best/), and the status of those that ended.
+        Returns name -> status of the trials that already ended."""
+        try:
+            runs = self._retry(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
+        except NoRuns:
+            return {}
+        for run in runs:
+            name = run.data.tags.get(TRIAL_TAG)
+            if name not in self.trials or name in self.run_ids:
+                continue
+            self.run_ids[name] = run.info.run_id
+            history = self._retry(lambda: metric_histories(self.client, run), f"reading the history of {name}")
+            self.logged[name] = max(history, default=0)
+            self.histories[name] = {e: {k: v for k, v in m.items() if k.startswith(("train/", "test/"))} for e, m in history.items()}
+            status = run.data.tags.get(STATUS_TAG)
+            if status in FINAL_STATUSES and run.info.status != "RUNNING":
+                self.statuses[name] = status
+        return dict(self.statuses)
+
     def on_trial_start(self, iteration, trials, trial, **info):
         name = self.trial_name(trial)
-        if name in self.run_ids:  # a restarted trial continues its own child run
+        if name in self.run_ids:  # a retried or resumed trial continues its own child run
+            if name not in self.statuses:
+                self._retry(lambda: self.client.set_tag(self.run_ids[name], STATUS_TAG, RUNNING_STATUS), "tagging a restarted trial")
             return
         spec = self.trials[name]
         tags = {
-            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, SWEEP_TAG: self.sweep_name, STATUS_TAG: "running",
+            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
         }  # fmt: skip
-        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+        run = self._retry(lambda: self.client.create_run(self.experiment_id, run_name=name, tags=tags), f"creating the run of {name}")
         self.run_ids[name] = run.info.run_id
         params = [Param(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
         for i in range(0, len(params), MAX_PARAMS_PER_CALL):
-            self.client.log_batch(run.info.run_id, params=params[i : i + MAX_PARAMS_PER_CALL])
+            chunk = params[i : i + MAX_PARAMS_PER_CALL]
+            self._retry(lambda: self.client.log_batch(run.info.run_id, params=chunk), f"logging the params of {name}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         name = self.trial_name(trial)
-        run_id = self.run_ids[name]
-        step, now = int(result["epoch"]), int(time.time() * 1000)
+        if "epoch" not in result:  # Tune's own end-of-trial record, e.g. after a resume at the last epoch
+            return
+        step = int(result["epoch"])
+        if step <= self.logged.get(name, 0):  # re-reported after a restart: the run has it already
+            return
+        run_id, now = self.run_ids[name], int(time.time() * 1000)
         values = {k: float(v) for k, v in result.items() if k.startswith(METRIC_PREFIXES) and isinstance(v, (int, float))}
-        self.client.log_batch(run_id, metrics=[Metric(key, value, now, step) for key, value in values.items()])
+        metrics = [Metric(key, value, now, step) for key, value in values.items()]
+        attempt = (str(result.get("node_id", "")), int(result.get("resumed_from", 0)))
+        tags = []
+        if self.attempt.get(name) != attempt:  # where this attempt runs, and the epoch it resumed after
+            tags = [RunTag(NODE_TAG, attempt[0])] + ([RunTag(RESUMED_TAG, str(attempt[1]))] if attempt[1] else [])
+            self.attempt[name] = attempt
+        self._retry(lambda: self.client.log_batch(run_id, metrics=metrics, tags=tags), f"logging epoch {step} of {name}")
         if isinstance(result.get(DISTRIBUTIONS), str):
-            self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT)
+            self._retry(lambda: self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT), f"logging the distributions of {name}")
+        if result.get("diverged"):
+            self.diverged.add(name)
+        self.logged[name] = step
         split_values = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
         self.histories.setdefault(name, {}).setdefault(step, {}).update(split_values)
 
@@ -122,14 +202,12 @@ class MlflowTracker(Callback):
         if epoch is None:
             return
         now = int(time.time() * 1000)
-        self.client.log_batch(
-            run_id,
-            metrics=[Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items()],
-            tags=[RunTag(BEST_EPOCH_TAG, str(epoch))],
-        )
+        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items()]
+        self._retry(lambda: self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(BEST_EPOCH_TAG, str(epoch))]), f"logging best/ of {name}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        diverged = bool((trial.last_result or {}).get("diverged"))
+        name = self.trial_name(trial)
+        diverged = name in self.diverged or bool((trial.last_result or {}).get("diverged"))
         self._finish(trial, "diverged" if diverged else "finished", RunStatus.FINISHED)
 
     def on_trial_error(self, iteration, trials, trial, **info):
@@ -141,10 +219,11 @@ class MlflowTracker(Callback):
         self.statuses[name] = status
         if run_id is not None:
             self._log_best(name, run_id)
-            self.client.set_tag(run_id, STATUS_TAG, status)
-            self.client.set_terminated(run_id, RunStatus.to_string(run_status))
+            self._retry(lambda: self.client.set_tag(run_id, STATUS_TAG, status), f"tagging {name}")
+            self._retry(lambda: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), f"ending the run of {name}")
         if self.on_done:
             details = dict(trial.last_result or {})
+            details["epoch"] = self.logged.get(name, details.get("epoch", 0))
             if status == "error":
                 details["error_file"] = getattr(trial, "error_file", None)
             self.on_done(name, status, details)

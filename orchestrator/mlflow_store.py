@@ -1,0 +1,79 @@
+"""The MLflow tracking store as a remote service: is it there before a sweep starts, and riding out
+an outage while one runs.
+
+Only the driver talks to MLflow (trials report to Tune), so a store outage never stops training: the
+driver's tracking callback waits and retries, and the trials' results queue up in Tune meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Callable, TypeVar
+
+import requests
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from orchestrator.errors import BadInput
+
+log = logging.getLogger("ncsweep.tracking")
+T = TypeVar("T")
+
+# MLflow's own error codes for "try again" (its REST client wraps connection failures as
+# INTERNAL_ERROR); anything else, e.g. INVALID_PARAMETER_VALUE, is a bug and is raised at once.
+TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
+RETRY_ENV = "NCSWEEP_TRACKING_RETRY_S"  # give up on the store after this long (default 30 min)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, MlflowException):
+        return exc.error_code in TRANSIENT_CODES
+    return isinstance(exc, (requests.RequestException, ConnectionError, TimeoutError))
+
+
+def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0,
+                 max_wait_s: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... 60 s) for
+    up to `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error.
+
+    A retried write must be idempotent: callers retry the same Metric objects (same timestamp and
+    step), which MLflow stores once.
+    """
+    deadline = time.monotonic() + (give_up_after_s if give_up_after_s is not None else float(os.environ.get(RETRY_ENV, 1800)))
+    wait = first_wait_s
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - classified just below
+            if not is_transient(exc) or time.monotonic() + wait > deadline:
+                raise
+            log.warning("MLflow store unavailable while %s (%s); retrying in %.0f s", what, str(exc).splitlines()[0][:200], wait)
+            sleep(wait)
+            wait = min(wait * 2, max_wait_s)
+
+
+def check_reachable(uri: str, source: str) -> None:
+    """Raise BadInput naming `source` (where the URI came from) when the store cannot be used.
+
+    An http(s) server is asked for its /health page with a short timeout: MLflow's client would
+    otherwise retry a refused connection for minutes before saying anything.
+    """
+    try:
+        if uri.startswith(("http://", "https://")):
+            response = requests.get(uri.rstrip("/") + "/health", timeout=10)
+            if response.status_code != 200:
+                raise BadInput(f"{source} {uri}: the MLflow server answered HTTP {response.status_code} on /health; check the URI")
+        MlflowClient(uri).search_experiments(max_results=1)
+    except BadInput:
+        raise
+    except requests.RequestException as exc:
+        reason = type(exc).__name__.replace("Error", " error").strip()
+        raise BadInput(
+            f"{source} {uri}: the MLflow tracking server is not reachable ({reason}); start it "
+            "(mlflow server --host 127.0.0.1 --port 5000) or pass a reachable --tracking-uri. No trial was started."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a store we cannot open is bad input, whatever the cause
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise BadInput(f"{source} {uri}: cannot open the MLflow tracking store ({first}). No trial was started.") from None
