@@ -22,8 +22,6 @@ CLUSTER_STORAGE = "~/ncsweep_results"  # expanded on the cluster, by the job's d
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from orchestrator.preflight import check_inputs
-
     sweep = load_sweep(args.sweep)
     print(f"{args.sweep}: {len(sweep.trials)} trials")
     for key, values in sweep.varied().items():
@@ -39,6 +37,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"on {args.cluster}: {fit.at_once} trials at once (limited by {fit.limited_by}; cpu {res.cpu:g}, gpu {res.gpu:g} per trial), {fit.waves} waves")
     sys.stdout.flush()
     if not args.no_data_check:
+        from orchestrator.preflight import check_inputs  # torch and torchvision: only when needed
+
         check_inputs((t.config for t in sweep.trials), args.sweep)
     return OK
 
@@ -46,7 +46,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs, warm_caches
-    from orchestrator.tracking import resolve_tracking_uri, tracking_uri_source
+    from orchestrator.tracking_uri import resolve_tracking_uri, tracking_uri_source
 
     sweep = load_sweep(args.sweep)  # every trial validated before anything starts
     check_inputs((t.config for t in sweep.trials), args.sweep)
@@ -97,7 +97,7 @@ def report_outcome(sweep, uri: str, outcome) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from orchestrator import jobs
-    from orchestrator.tracking import resolve_tracking_uri
+    from orchestrator.tracking_uri import resolve_tracking_uri
 
     sweep = load_sweep(args.sweep)  # a bad file fails here, before the cluster is contacted
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
@@ -172,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.export import NoRuns, export
     from analysis.summary import format_summary
-    from orchestrator.tracking import resolve_tracking_uri
+    from orchestrator.tracking_uri import resolve_tracking_uri
 
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:

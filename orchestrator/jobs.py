@@ -47,7 +47,7 @@ def client(address: str | None):
         return JobSubmissionClient(address)
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, or auth: one message, nothing submitted
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first}). Nothing was submitted.") from None
+        raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first})") from None
 
 
 def job_url(address: str, job_id: str) -> str:

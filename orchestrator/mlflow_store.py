@@ -7,8 +7,8 @@ driver's tracking callback waits and retries, and the trials' results queue up i
 
 from __future__ import annotations
 
-import logging
 import os
+import sys
 import time
 from typing import Callable, TypeVar
 
@@ -18,13 +18,13 @@ from mlflow.tracking import MlflowClient
 
 from orchestrator.errors import BadInput
 
-log = logging.getLogger("ncsweep.tracking")
 T = TypeVar("T")
 
 # MLflow's own error codes for "try again" (its REST client wraps connection failures as
 # INTERNAL_ERROR); anything else, e.g. INVALID_PARAMETER_VALUE, is a bug and is raised at once.
 TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
-RETRY_ENV = "NCSWEEP_TRACKING_RETRY_S"  # give up on the store after this long (default 30 min)
+RETRY_ENV = "NCSWEEP_TRACKING_RETRY_S"  # give up on the store after waiting this long (default 30 min)
+MAX_WAIT_ENV = "NCSWEEP_TRACKING_MAX_WAIT_S"  # the longest single wait between tries (default 60 s)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -34,24 +34,28 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0,
-                 max_wait_s: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> T:
-    """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... 60 s) for
-    up to `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error.
+                 max_wait_s: float | None = None, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... up to
+    `max_wait_s`, default $NCSWEEP_TRACKING_MAX_WAIT_S or 60 s) until the waits would add up to more
+    than `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error is raised.
 
     A retried write must be idempotent: callers retry the same Metric objects (same timestamp and
     step), which MLflow stores once.
     """
-    deadline = time.monotonic() + (give_up_after_s if give_up_after_s is not None else float(os.environ.get(RETRY_ENV, 1800)))
-    wait = first_wait_s
+    budget = give_up_after_s if give_up_after_s is not None else float(os.environ.get(RETRY_ENV, 1800))
+    longest = max_wait_s if max_wait_s is not None else float(os.environ.get(MAX_WAIT_ENV, 60))
+    wait, waited = min(first_wait_s, longest), 0.0
     while True:
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classified just below
-            if not is_transient(exc) or time.monotonic() + wait > deadline:
+            if not is_transient(exc) or waited + wait > budget:
                 raise
-            log.warning("MLflow store unavailable while %s (%s); retrying in %.0f s", what, str(exc).splitlines()[0][:200], wait)
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            print(f"MLflow store unavailable while {what} ({reason}); retrying in {wait:.0f} s", file=sys.stderr, flush=True)
             sleep(wait)
-            wait = min(wait * 2, max_wait_s)
+            waited += wait
+            wait = min(wait * 2, longest)
 
 
 def check_reachable(uri: str, source: str) -> None:

@@ -23,6 +23,7 @@ def is_uri(location: str) -> bool:
 def normalize(location: str) -> str:
     """An absolute local path (Tune needs one), or the URI unchanged. `~` expands on the machine
     that runs the sweep, so `ncsweep submit --storage ~/ncsweep_results` means the head's home."""
+    location = str(location)
     return location if is_uri(location) else str(Path(os.path.expanduser(location)).resolve())
 
 

@@ -41,17 +41,27 @@ def ncsweep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "ncsweep"), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
 
 
+# Through the real console script too (a subprocess costs ~8 s of imports; the rest run in-process
+# through the same `main`).
+CONSOLE_CASES = ("unknown_key", "missing_data")
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_sweep_exits_2_naming_file_and_key(case, tmp_path, capsys):
+def test_bad_sweep_exits_2_naming_file_and_key(case, tmp_path, capsys, monkeypatch):
     overrides, expected = BAD[case]
     path = tiny_sweep(tmp_path / f"{case}.yaml", **overrides)
     before = ray_sessions()
-    result = ncsweep("run", str(path), cwd=tmp_path)  # the real console script
-    assert result.returncode == 2, result.stderr
-    message = result.stderr.strip()
+    monkeypatch.chdir(tmp_path)
+    for var in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["run", str(path)]) == 2
+    message = capsys.readouterr().err.strip()
     assert message.startswith(f"error: {path}:"), message
     for piece in expected:
         assert piece in message, (piece, message)
+    if case in CONSOLE_CASES:
+        result = ncsweep("run", str(path), cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.strip() == message, result.stderr
     assert main(["validate", str(path)]) == 2
     assert capsys.readouterr().err.strip() == message
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no mlflow.db, no ncsweep_results

@@ -1,0 +1,75 @@
+"""A sweep whose driver dies: `ncsweep resume` finishes it in the same MLflow parent run, without
+rerunning finished trials, restarting checkpointed ones from scratch, or logging an epoch twice.
+And a tracking server that is down at the start stops `ncsweep run` before anything runs."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+
+import pytest
+from clusterkit import BIN, EPOCHS, Runs, clean_env, slow_sweep, start, stop_tree
+from conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_tracking_server_down_at_start_exits_2_before_any_trial(tmp_path):
+    path = slow_sweep(tmp_path / "down.yaml", "down")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = subprocess.run(
+        [str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", url], cwd=tmp_path,
+        env=clean_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: --tracking-uri {url}: the MLflow tracking server is not reachable")
+    assert "No trial was started" in result.stderr and "Running" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["down.yaml"]  # no results folder, no store
+
+
+def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path):
+    path = slow_sweep(tmp_path / "crash.yaml", "crash", max_concurrent=2)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Tune snapshots its state at most this often: the kill below comes after a snapshot that has
+    # the running trials' checkpoints (ncsweep's own default is 5 s).
+    env = clean_env(TUNE_GLOBAL_CHECKPOINT_S="0.5")
+    log = tmp_path / "run.log"
+    driver = start([str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", uri, "--storage", str(tmp_path / "results")], tmp_path, env, log)
+    runs = Runs(uri, "test-crash")
+    try:
+        def one_finished_one_checkpointed(children):
+            finished = [r for r in children if r.data.tags.get("ncsweep.status") == "finished"]
+            running = [r for r in children if r.data.tags.get("ncsweep.status") == "running" and len(runs.epochs(r)) >= 2]
+            return (finished, running) if finished and running else None
+
+        runs.wait(one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log)
+        before = {r.data.tags["ncsweep.trial"]: (r.data.tags["ncsweep.status"], len(runs.epochs(r))) for r in runs.children()}
+        driver.send_signal(signal.SIGKILL)  # the driver only: no chance to clean up
+    finally:
+        stop_tree(driver)  # then the Ray processes it had started
+    # A trial with 2 logged epochs reported its epoch-1 checkpoint over a second ago, so Tune's
+    # last state snapshot knows it; such a trial must not start over.
+    checkpointed = {name for name, (status, n) in before.items() if status == "running" and 2 <= n < EPOCHS}
+    assert checkpointed, before
+    results = re.search(r"Results:\s+(\S+)", log.read_text()).group(1)
+
+    log2 = tmp_path / "resume.log"
+    resumed = start([str(BIN / "ncsweep"), "resume", results], tmp_path, env, log2)
+    try:
+        code = resumed.wait(timeout=300)
+    finally:
+        stop_tree(resumed)
+    output = log2.read_text()
+    assert code == 0, output[-3000:]
+    assert f"{sum(s == 'finished' for s, _ in before.values())} of 4 trials had ended" in output
+
+    final = runs.assert_complete({"ce-s0", "ce-s1", "bce-s0", "bce-s1"})
+    assert len(runs.parents()) == 1 and runs.parents()[0].info.status == "FINISHED"  # the same parent run
+    for name, (status, logged) in before.items():
+        tags = final[name].data.tags
+        if status == "finished":  # not run again: nothing new reported, so no resume tag
+            assert "ncsweep.resumed_from_epoch" not in tags, (name, tags)
+        elif name in checkpointed:  # restarted from its checkpoint, not from scratch
+            assert int(tags.get("ncsweep.resumed_from_epoch", 0)) >= 1, (name, logged, tags)
+    assert "trials.parquet" in output
