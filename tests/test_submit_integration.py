@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -22,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def ray_head(tmp_path):
-    """`ray start --head --block` in its own session, token auth on, dashboard on 127.0.0.1."""
+    """`ray start --head --block` in its own session, token auth on, dashboard on 127.0.0.1.
+
+    Its own --temp-dir: `ray start` records its address in <temp-dir>/ray_current_cluster, where
+    every later `ray.init()` on this machine would look (and, once this head is stopped, hang).
+    A short path, because Ray's unix sockets live under it."""
+    temp_dir = tempfile.mkdtemp(prefix="ncsweep-ray-", dir="/tmp")
     token = secrets.token_hex(16)
     dashboard = free_port()
     env = clean_env(
@@ -32,7 +39,7 @@ def ray_head(tmp_path):
         MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", NCSWEEP_TRACKING_MAX_WAIT_S="2",  # try every 2 s at most
     )  # fmt: skip
     args = [str(BIN / "ray"), "start", "--head", "--block", "--port", str(free_port()), "--dashboard-host", "127.0.0.1",
-            "--dashboard-port", str(dashboard), "--num-cpus", "2", "--disable-usage-stats"]  # fmt: skip
+            "--dashboard-port", str(dashboard), "--num-cpus", "2", "--disable-usage-stats", "--temp-dir", temp_dir]  # fmt: skip
     head = start(args, tmp_path, env, tmp_path / "ray-head.log")
     url = f"http://127.0.0.1:{dashboard}"
     try:
@@ -51,6 +58,7 @@ def ray_head(tmp_path):
         yield url, token
     finally:
         stop_tree(head)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_submit_quickstart_follow_survives_an_mlflow_outage(ray_head, tmp_path):
