@@ -44,11 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.sweep)  # every trial validated before anything starts (or imported)
     from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs, warm_caches
     from orchestrator.tracking_uri import resolve_tracking_uri, tracking_uri_source
 
-    sweep = load_sweep(args.sweep)  # every trial validated before anything starts
     check_inputs((t.config for t in sweep.trials), args.sweep)
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     # Before Ray starts: a dead server would otherwise show up only as the first trial reports.
@@ -137,8 +137,6 @@ def parse_overrides(pairs: Sequence[str]) -> list[tuple[str, Any]]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainers import FINISHED, run_trial
-
     tree: dict[str, Any] = {}
     source = "--set"
     if args.trial:
@@ -157,6 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise from_validation(exc, source, TrialConfig) from None
     from orchestrator.preflight import check_inputs
+    from trainers import FINISHED, run_trial
 
     check_inputs([config], source)
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from orchestrator.errors import BadInput
@@ -22,6 +23,7 @@ EXCLUDES = [".git", ".venv", "venv", "ncsweep_results", "ray_results", "mlruns",
 # Forwarded so the job's driver can log to an MLflow server that wants credentials.
 FORWARDED_ENV = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_INSECURE_TLS")
 ADDRESS_ENV = "RAY_API_SERVER_ADDRESS"  # the variable `ray job` reads too
+AGENT_WAIT_S = 120
 
 
 def project_root() -> Path:
@@ -74,8 +76,17 @@ def submit(address: str | None, command: str, sweep_name: str) -> tuple[str, str
         "excludes": EXCLUDES,
         "env_vars": {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ},
     }
-    job_id = jobs.submit_job(entrypoint=command, runtime_env=runtime_env, metadata={"ncsweep.sweep": sweep_name})
-    return job_id, job_url(jobs.get_address(), job_id)
+    # A head that has just started answers before its job agent is up ("No available agent to
+    # submit job, please try again later"): wait for it rather than fail.
+    deadline = time.monotonic() + AGENT_WAIT_S
+    while True:
+        try:
+            job_id = jobs.submit_job(entrypoint=command, runtime_env=runtime_env, metadata={"ncsweep.sweep": sweep_name})
+            return job_id, job_url(jobs.get_address(), job_id)
+        except RuntimeError as exc:
+            if "try again later" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
 
 
 def outcome_code(info) -> int:

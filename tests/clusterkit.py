@@ -14,7 +14,7 @@ from conftest import tiny_sweep
 from mlflow.tracking import MlflowClient
 
 BIN = Path(sys.executable).parent
-EPOCHS = 8
+EPOCHS = 6
 
 
 def slow_sweep(path: Path, name: str, seeds=(0, 1), **overrides) -> Path:

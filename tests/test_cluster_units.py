@@ -17,7 +17,7 @@ from orchestrator.cli import main
 from orchestrator.errors import BadInput
 from orchestrator.mlflow_store import check_reachable, with_backoff
 from orchestrator.spec import load_sweep
-from orchestrator.storage import RUN_INFO, RunInfo, read_run_info, write_run_info
+from orchestrator.storage import RUN_INFO, RunInfo, join, normalize, read_run_info, write_run_info
 from orchestrator.tracking import NODE_TAG, RESUMED_TAG, MlflowTracker, start_parent_run
 from conftest import free_port, tiny_sweep
 
@@ -124,6 +124,16 @@ def test_run_info_round_trip_and_a_folder_without_it(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path}: not the results folder of an ncsweep sweep") and "Results:" in err
+
+
+def test_run_info_through_a_uri_as_for_s3(tmp_path):
+    """The same pyarrow filesystem calls serve s3://bucket/prefix; file:// exercises them here."""
+    uri = f"file://{tmp_path}/bucket/sweep-1"
+    assert normalize(uri) == uri and join(normalize(str(tmp_path / "r")), "x") == str(tmp_path / "r" / "x")
+    assert join("s3://bucket/results/", "sweep-1") == "s3://bucket/results/sweep-1"
+    info = RunInfo("sweeps/x.yaml", "name: x\n", "http://mlflow:5000", "abc", None)
+    write_run_info(uri, info)
+    assert (tmp_path / "bucket" / "sweep-1" / RUN_INFO).is_file() and read_run_info(uri) == info
 
 
 def test_submit_entrypoint_and_addresses(tmp_path, monkeypatch):
