@@ -1,5 +1,7 @@
 """A sweep whose driver dies: `ncsweep resume` finishes it in the same MLflow parent run, without
 rerunning finished trials, restarting checkpointed ones from scratch, or logging an epoch twice.
+It runs the laptop path: the console script, its own local Ray, the default store in the working
+directory, then `ncsweep analyze`.
 And a tracking server that is down at the start stops `ncsweep run` before anything runs."""
 
 from __future__ import annotations
@@ -8,9 +10,11 @@ import re
 import signal
 import subprocess
 
+import pyarrow.parquet as pq
 import pytest
 from clusterkit import BIN, EPOCHS, Runs, clean_env, slow_sweep, start, stop_tree
 from conftest import free_port
+from orchestrator.cli import main
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +39,14 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     # the running trials' checkpoints (ncsweep's own default is 5 s).
     env = clean_env(TUNE_GLOBAL_CHECKPOINT_S="0.5")
     log = tmp_path / "run.log"
-    driver = start([str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", uri, "--storage", str(tmp_path / "results")], tmp_path, env, log)
+    # No --tracking-uri, no --storage: the laptop path, MLflow's sqlite store and ncsweep_results/ in
+    # the working directory, and a local Ray that the driver starts itself.
+    driver = start([str(BIN / "ncsweep"), "run", str(path)], tmp_path, env, log)
     runs = Runs(uri, "test-crash")
     try:
         def one_finished_one_checkpointed(children):
             finished = [r for r in children if r.data.tags.get("ncsweep.status") == "finished"]
-            running = [r for r in children if r.data.tags.get("ncsweep.status") == "running" and len(runs.epochs(r)) >= 2]
+            running = [r for r in children if r.data.tags.get("ncsweep.status") == "running" and 2 <= len(runs.epochs(r)) < EPOCHS]
             return (finished, running) if finished and running else None
 
         runs.wait(one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log)
@@ -72,4 +78,15 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
             assert "ncsweep.resumed_from_epoch" not in tags, (name, tags)
         elif name in checkpointed:  # restarted from its checkpoint, not from scratch
             assert int(tags.get("ncsweep.resumed_from_epoch", 0)) >= 1, (name, logged, tags)
-    assert "trials.parquet" in output
+    assert "trials.parquet" in output and f"mlflow ui --backend-store-uri {uri}" in output
+    (folder,) = (tmp_path / "ncsweep_results").iterdir()
+    assert pq.read_table(folder / "epochs.parquet").num_rows == 4 * EPOCHS  # every epoch once
+
+    # the same default store read back by `ncsweep analyze`: the experiment, one parent, or none
+    out = tmp_path / "analysis"
+    assert main(["analyze", "--experiment", "test-crash", "--out", str(out), "--tracking-uri", uri]) == 0
+    analyzed = pq.read_table(out / "trials.parquet").to_pandas()
+    assert len(analyzed) == 4 and set(analyzed["status"]) == {"finished"}
+    parent_id = analyzed["parent_run_id"].iloc[0]
+    assert main(["analyze", "--experiment", "test-crash", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
+    assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2

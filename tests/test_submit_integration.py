@@ -39,7 +39,10 @@ def ray_head(tmp_path):
         MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", NCSWEEP_TRACKING_MAX_WAIT_S="2",  # try every 2 s at most
     )  # fmt: skip
     args = [str(BIN / "ray"), "start", "--head", "--block", "--port", str(free_port()), "--dashboard-host", "127.0.0.1",
-            "--dashboard-port", str(dashboard), "--num-cpus", "2", "--disable-usage-stats", "--temp-dir", temp_dir]  # fmt: skip
+            "--dashboard-port", str(dashboard), "--num-cpus", "2", "--disable-usage-stats", "--temp-dir", temp_dir,
+            # Ray's fixed defaults (52365, 10001) are taken when another Ray runs on this host,
+            # e.g. the suite's own local instance; the job API needs a live dashboard agent.
+            "--dashboard-agent-listen-port", str(free_port()), "--ray-client-server-port", str(free_port())]  # fmt: skip
     head = start(args, tmp_path, env, tmp_path / "ray-head.log")
     url = f"http://127.0.0.1:{dashboard}"
     try:

@@ -1,8 +1,6 @@
 """End to end on real parts: Ray Tune trials, a real `mlflow server` process, Parquet read back."""
 
 import math
-import os
-import subprocess
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -10,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from analysis.runs import CONFIG_TAG, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG
-from conftest import BIN, tiny_sweep
+from conftest import tiny_sweep
 from orchestrator.cli import main
 
 pytestmark = pytest.mark.integration
@@ -79,35 +77,6 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     assert frame.loc["ce-lr0.05-s0", "status"] == "finished" and frame.loc["ce-lr0.05-s0", "epochs"] == 3
     assert frame.loc["bce-lr1000000-s0", "status"] == "diverged"
     assert epochs.schema.field("epoch").type == pa.int64()
-
-
-def test_quickstart_shaped_run_with_the_default_sqlite_store(tmp_path):
-    """The console script, its own local Ray, MLflow's default store in the working directory."""
-    path = tiny_sweep(tmp_path / "q.yaml", name="local", grid={"loss.name": ["ce", "bce"], "classifier.bias_init_mean": [0, 5]})
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
-    result = subprocess.run(
-        [str(BIN / "ncsweep"), "run", str(path), "--max-concurrent", "2"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert (tmp_path / "mlflow.db").exists()
-    assert "Paper claim 7a" in result.stdout and "mlflow ui --backend-store-uri sqlite:///" in result.stdout
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("test-local")
-    runs = client.search_runs([experiment.experiment_id])
-    assert len([r for r in runs if PARENT_TAG in r.data.tags]) == 4
-    (run_dir,) = list((tmp_path / "ncsweep_results").iterdir())
-    assert pq.read_table(run_dir / "epochs.parquet").num_rows == 4 * 3
-
-    # the same store read back by `ncsweep analyze`, all trials of the experiment and one parent
-    out = tmp_path / "analysis"
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert main(["analyze", "--experiment", "test-local", "--out", str(out), "--tracking-uri", uri]) == 0
-    analyzed = pq.read_table(out / "trials.parquet").to_pandas()
-    assert len(analyzed) == 4 and set(analyzed["status"]) == {"finished"}
-    parent_id = analyzed["parent_run_id"].iloc[0]
-    assert main(["analyze", "--experiment", "test-local", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
-    assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2
 
 
 def test_a_trial_that_raises_is_tagged_error_and_the_sweep_exits_1(ray_local, mlflow_server, tmp_path, capsys):
