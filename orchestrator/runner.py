@@ -116,10 +116,10 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id, max_concurrent))
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress_printer(len(sweep.trials)))
     trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
-    keep = sweep.spec.checkpoint
+    checkpoints = sweep.spec.checkpoint
     tuner = tune.Tuner(
         trainable(sweep),
-        param_space={"trial": tune.grid_search(trials), "checkpoint_every": keep.every},
+        param_space={"trial": tune.grid_search(trials), "checkpoint_every": checkpoints.every},
         tune_config=tune.TuneConfig(
             max_concurrent_trials=max_concurrent or sweep.spec.max_concurrent,
             # Reusing a trial's worker process for the next trial saves the ~5 s of process start
@@ -130,7 +130,7 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
         ),
         run_config=tune.RunConfig(
             name=run_name, storage_path=storage, callbacks=[tracker], verbose=0,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=keep.keep),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints.keep),
             failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
         ),
     )  # fmt: skip
