@@ -63,10 +63,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs
-    from orchestrator.runner import read_resumable, resume_sweep
+    from orchestrator.runner import resume_sweep
     from orchestrator.spec import sweep_from_text
+    from orchestrator.storage import normalize, read_run_info
 
-    results_dir, info = read_resumable(args.results_dir)
+    results_dir = normalize(args.results_dir)
+    info = read_run_info(results_dir)
     sweep = sweep_from_text(info.sweep_path, info.sweep_text)
     check_inputs((t.config for t in sweep.trials), info.sweep_path)
     check_reachable(info.tracking_uri, f"{results_dir}: tracking store")

@@ -99,9 +99,9 @@ def outcome_code(info) -> int:
     return code if isinstance(code, int) and code > 0 else 1
 
 
-def follow(address: str | None, job_id: str) -> int:
+def follow(address: str | None, job_id: str, jobs=None) -> int:
     """Stream the job's logs until it ends; return outcome_code of the job."""
-    jobs = client(address)
+    jobs = jobs or client(address)
 
     async def tail() -> None:
         async for lines in jobs.tail_job_logs(job_id):
@@ -128,7 +128,7 @@ def logs(address: str | None, job_id: str, tail: bool) -> int:
     jobs = client(address)
     _info(jobs, job_id)
     if tail:
-        return follow(address, job_id)
+        return follow(address, job_id, jobs)
     sys.stdout.write(jobs.get_job_logs(job_id))
     return 0
 

@@ -23,7 +23,7 @@ from ray import tune
 
 from orchestrator.mlflow_store import with_backoff
 from orchestrator.spec import Sweep
-from orchestrator.storage import RunInfo, join, normalize, read_run_info, write_run_info
+from orchestrator.storage import RunInfo, join, normalize, write_run_info
 from orchestrator.tracking import MlflowTracker, start_parent_run
 from trainers import TrialConfig, run_trial
 from trainers import state as train_state
@@ -113,7 +113,7 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     client = MlflowClient(tracking_uri)
     parent_run_id = start_parent_run(client, sweep, run_name)
     results_dir = join(storage, run_name)
-    write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id, max_concurrent))
+    write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress_printer(len(sweep.trials)))
     trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
     checkpoints = sweep.spec.checkpoint
@@ -154,11 +154,6 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str) -> SweepOutcome:
     # The restored Tuner unpickles its callbacks as this process's tracker (see MlflowTracker).
     tuner = tune.Tuner.restore(results_dir, trainable(sweep), resume_unfinished=True, resume_errored=True)
     return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started)
-
-
-def read_resumable(results_dir: str) -> tuple[str, RunInfo]:
-    results_dir = normalize(results_dir)
-    return results_dir, read_run_info(results_dir)
 
 
 def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float) -> SweepOutcome:

@@ -39,7 +39,6 @@ class RunInfo:
     sweep_text: str
     tracking_uri: str
     parent_run_id: str
-    max_concurrent: int | None = None
 
 
 def write_run_info(experiment_dir: str, info: RunInfo) -> None:

@@ -86,7 +86,7 @@ class MlflowTracker(Callback):
     def __init__(self, client: MlflowClient, parent_run_id: str, sweep: Sweep, on_done: Callable[[str, str, dict], None] | None = None):
         self.client = client
         self.parent_run_id = parent_run_id
-        self.experiment_id = self._retry(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
+        self.experiment_id = with_backoff(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
         self.experiment_name = sweep.spec.experiment
         self.sweep_name = sweep.spec.name
         self.trials = {t.name: t for t in sweep.trials}
@@ -106,16 +106,12 @@ class MlflowTracker(Callback):
     def trial_name(trial) -> str:
         return trial.config["trial"]["name"]
 
-    @staticmethod
-    def _retry(call, what: str):
-        return with_backoff(call, what)
-
     def adopt_existing_runs(self) -> dict[str, str]:
         """Continue the child runs already under the parent run (a resumed sweep): their run ids,
         their last logged epoch, their histories (for best/), and the status of those that ended.
         Returns name -> status of the trials that already ended."""
         try:
-            runs = self._retry(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
+            runs = with_backoff(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
         except NoRuns:
             return {}
         for run in runs:
@@ -123,7 +119,7 @@ class MlflowTracker(Callback):
             if name not in self.trials or name in self.run_ids:
                 continue
             self.run_ids[name] = run.info.run_id
-            history = self._retry(lambda: metric_histories(self.client, run), f"reading the history of {name}")
+            history = with_backoff(lambda: metric_histories(self.client, run), f"reading the history of {name}")
             self.logged[name] = max(history, default=0)
             self.histories[name] = {e: {k: v for k, v in m.items() if k.startswith(("train/", "test/"))} for e, m in history.items()}
             status = run.data.tags.get(STATUS_TAG)
@@ -135,19 +131,19 @@ class MlflowTracker(Callback):
         name = self.trial_name(trial)
         if name in self.run_ids:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
-                self._retry(lambda: self.client.set_tag(self.run_ids[name], STATUS_TAG, RUNNING_STATUS), "tagging a restarted trial")
+                with_backoff(lambda: self.client.set_tag(self.run_ids[name], STATUS_TAG, RUNNING_STATUS), "tagging a restarted trial")
             return
         spec = self.trials[name]
         tags = {
             PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
         }  # fmt: skip
-        run = self._retry(lambda: self.client.create_run(self.experiment_id, run_name=name, tags=tags), f"creating the run of {name}")
+        run = with_backoff(lambda: self.client.create_run(self.experiment_id, run_name=name, tags=tags), f"creating the run of {name}")
         self.run_ids[name] = run.info.run_id
         params = [Param(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
         for i in range(0, len(params), MAX_PARAMS_PER_CALL):
             chunk = params[i : i + MAX_PARAMS_PER_CALL]
-            self._retry(lambda: self.client.log_batch(run.info.run_id, params=chunk), f"logging the params of {name}")
+            with_backoff(lambda: self.client.log_batch(run.info.run_id, params=chunk), f"logging the params of {name}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         name = self.trial_name(trial)
@@ -164,9 +160,9 @@ class MlflowTracker(Callback):
         if self.attempt.get(name) != attempt:  # where this attempt runs, and the epoch it resumed after
             tags = [RunTag(NODE_TAG, attempt[0])] + ([RunTag(RESUMED_TAG, str(attempt[1]))] if attempt[1] else [])
             self.attempt[name] = attempt
-        self._retry(lambda: self.client.log_batch(run_id, metrics=metrics, tags=tags), f"logging epoch {step} of {name}")
+        with_backoff(lambda: self.client.log_batch(run_id, metrics=metrics, tags=tags), f"logging epoch {step} of {name}")
         if isinstance(result.get(DISTRIBUTIONS), str):
-            self._retry(lambda: self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT), f"logging the distributions of {name}")
+            with_backoff(lambda: self.client.log_text(run_id, result[DISTRIBUTIONS], DISTRIBUTIONS_ARTIFACT), f"logging the distributions of {name}")
         if result.get("diverged"):
             self.diverged.add(name)
         self.logged[name] = step
@@ -182,7 +178,7 @@ class MlflowTracker(Callback):
             return
         now = int(time.time() * 1000)
         metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items()]
-        self._retry(lambda: self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(BEST_EPOCH_TAG, str(epoch))]), f"logging best/ of {name}")
+        with_backoff(lambda: self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(BEST_EPOCH_TAG, str(epoch))]), f"logging best/ of {name}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         name = self.trial_name(trial)
@@ -198,8 +194,8 @@ class MlflowTracker(Callback):
         self.statuses[name] = status
         if run_id is not None:
             self._log_best(name, run_id)
-            self._retry(lambda: self.client.set_tag(run_id, STATUS_TAG, status), f"tagging {name}")
-            self._retry(lambda: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), f"ending the run of {name}")
+            with_backoff(lambda: self.client.set_tag(run_id, STATUS_TAG, status), f"tagging {name}")
+            with_backoff(lambda: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), f"ending the run of {name}")
         if self.on_done:
             details = dict(trial.last_result or {})
             details["epoch"] = self.logged.get(name, details.get("epoch", 0))

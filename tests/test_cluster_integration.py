@@ -4,8 +4,6 @@ costs only the epochs since the lost trial's last checkpoint."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from clusterkit import BIN, Runs, clean_env, slow_sweep, start, stop_tree
 
@@ -50,7 +48,6 @@ def test_trials_spread_over_nodes_and_a_lost_node_costs_no_trial(three_nodes, tm
 
         victim, node = runs.wait(checkpointed_on_a_worker, 240, "a trial with 2 epochs on a worker node", driver, log)
         cluster.remove_node(by_id[node])  # its raylet and the trial's worker process die
-        removed_at = time.time()
         code = driver.wait(timeout=300)
     finally:
         stop_tree(driver)
@@ -61,4 +58,3 @@ def test_trials_spread_over_nodes_and_a_lost_node_costs_no_trial(three_nodes, tm
     moved = final[victim].data.tags
     assert moved["ncsweep.ray_node_id"] != node  # finished elsewhere...
     assert int(moved.get("ncsweep.resumed_from_epoch", 0)) >= 2, moved  # ...from its checkpoint, not epoch 0
-    assert time.time() - removed_at < 300

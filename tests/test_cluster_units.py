@@ -118,7 +118,7 @@ def test_unreachable_server_and_unopenable_store_are_bad_input(tmp_path):
 
 
 def test_run_info_round_trip_and_a_folder_without_it(tmp_path, capsys):
-    info = RunInfo("sweeps/x.yaml", "name: x\n", "sqlite:////tmp/m.db", "abc123", 4)
+    info = RunInfo("sweeps/x.yaml", "name: x\n", "sqlite:////tmp/m.db", "abc123")
     write_run_info(str(tmp_path / "exp"), info)
     assert (tmp_path / "exp" / RUN_INFO).is_file() and read_run_info(str(tmp_path / "exp")) == info
     assert main(["resume", str(tmp_path)]) == 2
@@ -131,7 +131,7 @@ def test_run_info_through_a_uri_as_for_s3(tmp_path):
     uri = f"file://{tmp_path}/bucket/sweep-1"
     assert normalize(uri) == uri and join(normalize(str(tmp_path / "r")), "x") == str(tmp_path / "r" / "x")
     assert join("s3://bucket/results/", "sweep-1") == "s3://bucket/results/sweep-1"
-    info = RunInfo("sweeps/x.yaml", "name: x\n", "http://mlflow:5000", "abc", None)
+    info = RunInfo("sweeps/x.yaml", "name: x\n", "http://mlflow:5000", "abc")
     write_run_info(uri, info)
     assert (tmp_path / "bucket" / "sweep-1" / RUN_INFO).is_file() and read_run_info(uri) == info
 
