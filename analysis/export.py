@@ -9,7 +9,7 @@ epochs.parquet: one row per trial x epoch with every logged metric.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,18 +148,27 @@ class Exported:
     epochs_path: Path
     trials: pd.DataFrame
     epochs: pd.DataFrame
+    # When the runs vary loss.name: losses.parquet, its figure and the table (analysis.losses).
+    losses_path: Path | None = None
+    losses_figure: Path | None = None
+    losses: pd.DataFrame | None = None
 
 
 def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> Exported:
-    """Write trials.parquet and epochs.parquet into out_dir; returns the paths and both tables."""
+    """Write trials.parquet and epochs.parquet into out_dir (and, when the runs vary loss.name,
+    losses.parquet and fig_losses.png); returns the paths and the tables."""
+    from analysis.losses import write_loss_outputs  # matplotlib, and it imports this module
+
     client = MlflowClient(tracking_uri)
     trials, epochs = tables(client, experiment, parent_run_id)
-    return Exported(
+    exported = Exported(
         write_parquet(trials, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
         trials,
         epochs,
     )
+    losses = write_loss_outputs(trials, epochs, Path(out_dir))
+    return exported if losses is None else replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])
 
 
 def load_distributions(client: MlflowClient, run_ids, scratch: Path) -> dict[str, dict]:

@@ -85,6 +85,7 @@ def metric_name(metric: str) -> str:
 
 def _typed_empty(columns: list[str]) -> pd.DataFrame:
     """An empty table whose dtypes still write to Parquet the way a full one would."""
+
     def dtype(column: str) -> str:
         if column == "n":
             return "int64"

@@ -29,9 +29,7 @@ def varied_columns(trials: pd.DataFrame) -> list[str]:
 
 def bias_inside_scores(trials: pd.DataFrame) -> pd.Series:
     """Does the mean final bias lie strictly between the mean negative and positive scores?"""
-    return (trials["final/train/neg_score_mean"] < trials["final/train/bias_mean"]) & (
-        trials["final/train/bias_mean"] < trials["final/train/pos_score_mean"]
-    )
+    return (trials["final/train/neg_score_mean"] < trials["final/train/bias_mean"]) & (trials["final/train/bias_mean"] < trials["final/train/pos_score_mean"])
 
 
 def summary_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -53,10 +51,7 @@ def claim_7a(trials: pd.DataFrame) -> list[str]:
     if len(ce):
         drift = (ce["final/train/bias_mean"] - ce["classifier.bias_init_mean"]).abs().max()
         inside = int(bias_inside_scores(ce).sum())
-        lines.append(
-            f"CE : final mean bias - initial mean: max |diff| = {drift:.3g} over {len(ce)} trials (the bias stays put); "
-            f"bias between neg and pos scores in {inside}/{len(ce)}"
-        )
+        lines.append(f"CE : final mean bias - initial mean: max |diff| = {drift:.3g} over {len(ce)} trials (the bias stays put); bias between neg and pos scores in {inside}/{len(ce)}")
     if len(bce):
         inside = int(bias_inside_scores(bce).sum())
         lines.append(f"BCE: bias between the mean negative and positive scores in {inside}/{len(bce)} trials, whatever the init")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -89,12 +90,25 @@ def report_outcome(sweep, uri: str, outcome) -> int:
         return TRIAL_FAILED
     print()
     print(format_summary(exported.trials))
+    print_losses(exported, only_if_pooled=True)
     counts = {s: list(outcome.statuses.values()).count(s) for s in sorted(set(outcome.statuses.values()))}
     print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
     return OK if outcome.ok else TRIAL_FAILED
+
+
+def print_losses(exported, only_if_pooled: bool = False) -> None:
+    """The loss-comparison table (when the runs vary loss.name) and where it was written. With
+    only_if_pooled, only when it is shorter than the per-trial table (seeds pooled into rows)."""
+    from analysis.losses import format_loss_table
+
+    table = exported.losses
+    if table is None or (only_if_pooled and len(table) >= (exported.trials["status"] == "finished").sum()):
+        return
+    print(f"\nLosses compared (final epoch, mean ± std over seeds):\n{format_loss_table(table)}")
+    print(f"Losses:   {exported.losses_path}" + (f"\n          {exported.losses_figure}" if exported.losses_figure else ""))
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -181,6 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except NoRuns as exc:
         raise BadInput(f"--experiment {args.experiment}: {exc}") from None
     print(format_summary(exported.trials))
+    print_losses(exported)
     print(f"\nParquet:  {exported.trials_path}\n          {exported.epochs_path}")
     if args.paper:
         from analysis.publish import publish_paper

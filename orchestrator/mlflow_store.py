@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import requests
 from mlflow.exceptions import MlflowException
@@ -33,8 +34,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (requests.RequestException, ConnectionError, TimeoutError))
 
 
-def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0,
-                 max_wait_s: float | None = None, sleep: Callable[[float], None] = time.sleep) -> T:
+def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0, max_wait_s: float | None = None, sleep: Callable[[float], None] = time.sleep) -> T:
     """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... up to
     `max_wait_s`, default $NCSWEEP_TRACKING_MAX_WAIT_S or 60 s) until the waits would add up to more
     than `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error is raised.
@@ -75,8 +75,7 @@ def check_reachable(uri: str, source: str) -> None:
     except requests.RequestException as exc:
         reason = type(exc).__name__.replace("Error", " error").strip()
         raise BadInput(
-            f"{source} {uri}: the MLflow tracking server is not reachable ({reason}); start it "
-            "(mlflow server --host 127.0.0.1 --port 5000) or pass a reachable --tracking-uri. No trial was started."
+            f"{source} {uri}: the MLflow tracking server is not reachable ({reason}); start it (mlflow server --host 127.0.0.1 --port 5000) or pass a reachable --tracking-uri. No trial was started."
         ) from None
     except Exception as exc:  # noqa: BLE001 - a store we cannot open is bad input, whatever the cause
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__

@@ -4,13 +4,12 @@ in seconds on the driver, not 36 failed trials an hour later on the cluster."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from orchestrator.errors import BadInput
 from trainers.config import TrialConfig
-from trainers.data import DataUnavailable, ensure_available
-from trainers.data import vision
-from trainers.models import WeightsUnavailable, ensure_weights
+from trainers.data import DataUnavailable, vision
+from trainers.models import WeightsUnavailable
 
 
 def _distinct(configs: Iterable[TrialConfig], part) -> list:
@@ -26,15 +25,15 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
     configs = list(configs)
     for data in _distinct(configs, lambda c: c.data):
         try:
-            ensure_available(data)
+            data.ensure_available()
         except DataUnavailable as exc:
             raise BadInput(f"{source}: data.name {data.name!r}: {exc}") from None
     for model in _distinct(configs, lambda c: c.model):
-        if model.pretrained:
-            try:
-                ensure_weights(model.name)
-            except WeightsUnavailable as exc:
-                raise BadInput(f"{source}: model.pretrained ({model.name}): {exc}") from None
+        try:
+            model.ensure_available()
+        except WeightsUnavailable as exc:
+            key = "model.pretrained" if getattr(model, "pretrained", False) else "model.name"
+            raise BadInput(f"{source}: {key} ({model.name}): {exc}") from None
 
 
 def warm_caches(configs: Iterable[TrialConfig]) -> None:

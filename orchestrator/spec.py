@@ -220,4 +220,3 @@ def _check_config(tree: dict[str, Any], source: str, where) -> TrialConfig:
         return TrialConfig.model_validate(tree)
     except ValidationError as exc:
         raise from_validation(exc, source, TrialConfig, where) from None
-

@@ -54,10 +54,7 @@ def read_run_info(experiment_dir: str) -> RunInfo:
         with fs.open_input_stream(f"{path}/{RUN_INFO}") as src:
             return RunInfo(**json.loads(src.read()))
     except (OSError, ValueError, TypeError) as exc:
-        raise BadInput(
-            f"{experiment_dir}: not the results folder of an ncsweep sweep (cannot read {RUN_INFO}: {exc}); "
-            "pass the folder that `ncsweep run` printed as 'Results:'"
-        ) from None
+        raise BadInput(f"{experiment_dir}: not the results folder of an ncsweep sweep (cannot read {RUN_INFO}: {exc}); pass the folder that `ncsweep run` printed as 'Results:'") from None
 
 
 def export_to(tracking_uri: str, experiment: str, results_dir: str, parent_run_id: str):
@@ -72,4 +69,8 @@ def export_to(tracking_uri: str, experiment: str, results_dir: str, parent_run_i
     with tempfile.TemporaryDirectory() as scratch:
         exported = export(tracking_uri, experiment, Path(scratch), parent_run_id)
         pyarrow.fs.copy_files(scratch, results_dir)
-    return replace(exported, trials_path=join(results_dir, exported.trials_path.name), epochs_path=join(results_dir, exported.epochs_path.name))
+    moved = {
+        name: join(results_dir, path.name) for name in ("trials_path", "epochs_path", "losses_path", "losses_figure")
+        if (path := getattr(exported, name)) is not None
+    }  # fmt: skip
+    return replace(exported, **moved)

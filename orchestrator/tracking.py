@@ -18,18 +18,27 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
-from analysis.runs import (
-    BEST_EPOCH_TAG, BEST_PREFIX, COMMIT_TAG, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, METRIC_PREFIXES, PARENT_TAG,
-    SHA_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG,
-)  # fmt: skip
 from analysis.export import NoRuns, best_epoch, child_runs, metric_histories
+from analysis.runs import (
+    BEST_EPOCH_TAG,
+    BEST_PREFIX,
+    COMMIT_TAG,
+    CONFIG_TAG,
+    DISTRIBUTIONS_ARTIFACT,
+    METRIC_PREFIXES,
+    PARENT_TAG,
+    SHA_TAG,
+    STATUS_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+)  # fmt: skip
 from orchestrator.mlflow_store import with_backoff
 from orchestrator.spec import Sweep
 from trainers.loop import DISTRIBUTIONS
@@ -68,13 +77,13 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
 # The tracker of this driver process by parent run id. Tune pickles its callbacks into the
 # experiment folder; ours pickles as a reference to this table, so `ncsweep resume` hands the
 # restored Tuner a tracker that has just read the child runs from MLflow instead of a stale copy.
-_LIVE: dict[str, "MlflowTracker"] = {}
+_LIVE: dict[str, MlflowTracker] = {}
 RUNNING_STATUS = "running"
 FINAL_STATUSES = ("finished", "diverged", "error")
 NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
 
 
-def _live_tracker(parent_run_id: str) -> "MlflowTracker":
+def _live_tracker(parent_run_id: str) -> MlflowTracker:
     if parent_run_id not in _LIVE:
         raise RuntimeError(f"no tracker for MLflow parent run {parent_run_id} in this process; continue a sweep with `ncsweep resume DIR`")
     return _LIVE[parent_run_id]

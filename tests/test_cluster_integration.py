@@ -38,6 +38,7 @@ def test_trials_spread_over_nodes_and_a_lost_node_costs_no_trial(three_nodes, tm
     by_id = {w.node_id: w for w in workers}
     seen_nodes: set[str] = set()
     try:
+
         def checkpointed_on_a_worker(children):
             seen_nodes.update(r.data.tags["ncsweep.ray_node_id"] for r in children if "ncsweep.ray_node_id" in r.data.tags)
             for run in children:

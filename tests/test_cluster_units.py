@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from conftest import free_port, tiny_sweep
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.tracking import MlflowClient
@@ -19,7 +20,6 @@ from orchestrator.mlflow_store import check_reachable, with_backoff
 from orchestrator.spec import load_sweep
 from orchestrator.storage import RUN_INFO, RunInfo, join, normalize, read_run_info, write_run_info
 from orchestrator.tracking import NODE_TAG, RESUMED_TAG, MlflowTracker, start_parent_run
-from conftest import free_port, tiny_sweep
 
 
 def fake_trial(name: str, last_result: dict | None = None):

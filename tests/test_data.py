@@ -5,19 +5,20 @@ import pickle
 
 import pytest
 import torch
+from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist
 from torchvision.datasets import MNIST
 
-from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist
-from trainers.config import DataConfig, MixupConfig
+from trainers.config import MixupConfig
 from trainers.data import DataUnavailable, ensure_available, load_dataset, vision
 from trainers.data.augment import random_crop_flip
 from trainers.data.cache import CACHE_DIR
 from trainers.data.mixup import build_mixup, mix
+from trainers.dataset_configs import DATASETS
 
 
 def test_cifar10_pickles_load_as_uint8_tensors_and_are_cached(tmp_path):
     folder = write_cifar10(tmp_path)
-    data = load_dataset(DataConfig(name="cifar10", root=str(tmp_path)))
+    data = load_dataset(DATASETS.make(name="cifar10", root=str(tmp_path)))
     assert data.x_train.shape == (50, 3, 32, 32) and data.x_train.dtype == torch.uint8
     assert data.x_test.shape == (20, 3, 32, 32) and data.num_classes == 10
     first = pickle.loads((folder / "data_batch_1").read_bytes())
@@ -25,7 +26,7 @@ def test_cifar10_pickles_load_as_uint8_tensors_and_are_cached(tmp_path):
     assert torch.equal(data.x_train[0].flatten(), torch.as_tensor(first["data"][0]))  # CHW, as stored
     cached = list((tmp_path / CACHE_DIR).glob("cifar10-*.pt"))
     assert len(cached) == 1
-    again = load_dataset(DataConfig(name="cifar10", root=str(tmp_path)))
+    again = load_dataset(DATASETS.make(name="cifar10", root=str(tmp_path)))
     assert torch.equal(again.x_train, data.x_train)
     x = data.normalize(data.x_train[:4])
     expected = (data.x_train[:4, 1].float() / 255 - 0.4822) / 0.1994
@@ -34,9 +35,9 @@ def test_cifar10_pickles_load_as_uint8_tensors_and_are_cached(tmp_path):
 
 def test_changed_source_files_rebuild_the_cache(tmp_path):
     write_cifar10(tmp_path, seed=0)
-    a = load_dataset(DataConfig(name="cifar10", root=str(tmp_path)))
+    a = load_dataset(DATASETS.make(name="cifar10", root=str(tmp_path)))
     write_cifar10(tmp_path, seed=1)
-    b = load_dataset(DataConfig(name="cifar10", root=str(tmp_path)))
+    b = load_dataset(DATASETS.make(name="cifar10", root=str(tmp_path)))
     assert not torch.equal(a.x_train, b.x_train)
 
 
@@ -45,12 +46,12 @@ def test_full_size_files_are_md5_checked(tmp_path, monkeypatch):
     write_cifar10(tmp_path)
     monkeypatch.setitem(vision.OFFICIAL_SIZE, True, 50)
     with pytest.raises(DataUnavailable, match="md5 differs from the official CIFAR archive"):
-        load_dataset(DataConfig(name="cifar10", root=str(tmp_path)))
+        load_dataset(DATASETS.make(name="cifar10", root=str(tmp_path)))
 
 
 def test_mnist_idx_is_resized_to_32_and_repeated_to_three_channels(tmp_path):
     write_mnist(tmp_path)
-    data = load_dataset(DataConfig(name="mnist", root=str(tmp_path)))
+    data = load_dataset(DATASETS.make(name="mnist", root=str(tmp_path)))
     raw = MNIST(str(tmp_path), train=True)  # torchvision's own reader of the same files
     assert data.x_train.shape == (50, 1, 32, 32) and torch.equal(data.y_train, raw.targets)
     assert data.input_shape == (3, 32, 32)
@@ -63,19 +64,19 @@ def test_mnist_idx_is_resized_to_32_and_repeated_to_three_channels(tmp_path):
 
 def test_cifar100_lt_follows_the_exponential_profile_with_a_balanced_test_set(tmp_path):
     write_cifar100(tmp_path, train_per_class=20, test_per_class=2)
-    data = load_dataset(DataConfig(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10))
+    data = load_dataset(DATASETS.make(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10))
     counts = torch.bincount(data.y_train, minlength=100).tolist()
     assert counts == [int(20 * 10 ** (-k / 99)) for k in range(100)]
     assert counts[0] == 20 and counts[-1] == 2
     assert torch.bincount(data.y_test, minlength=100).tolist() == [2] * 100
-    same = load_dataset(DataConfig(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10))
-    other = load_dataset(DataConfig(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10, split_seed=1))
+    same = load_dataset(DATASETS.make(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10))
+    other = load_dataset(DATASETS.make(name="cifar100_lt", root=str(tmp_path), imbalance_factor=10, split_seed=1))
     assert torch.equal(same.x_train, data.x_train) and not torch.equal(other.x_train, data.x_train)
 
 
 def test_imagefolder_streams_train_and_val(tmp_path):
     write_imagefolder(tmp_path, classes=3, train_per_class=4, val_per_class=2, side=40)
-    data = load_dataset(DataConfig(name="imagenet", root=str(tmp_path), image_size=32, workers=0))
+    data = load_dataset(DATASETS.make(name="imagenet", root=str(tmp_path), image_size=32, workers=0))
     assert data.num_classes == 3 and data.train_size == 12 and data.input_shape == (3, 32, 32)
     batches = list(data.train_batches(5, torch.Generator().manual_seed(0), crop_padding=4))
     assert [tuple(x.shape) for x, _ in batches] == [(5, 3, 32, 32), (5, 3, 32, 32), (2, 3, 32, 32)]
@@ -88,11 +89,11 @@ def test_imagefolder_streams_train_and_val(tmp_path):
 
 def test_missing_files_name_the_path_and_the_fix(tmp_path):
     with pytest.raises(DataUnavailable) as err:
-        ensure_available(DataConfig(name="cifar100", root=str(tmp_path)))
+        ensure_available(DATASETS.make(name="cifar100", root=str(tmp_path)))
     assert f"{tmp_path}/cifar-100-python/train not found" in str(err.value) and "data.download: true" in str(err.value)
     with pytest.raises(DataUnavailable, match="image-net.org"):
-        ensure_available(DataConfig(name="imagenet", root=str(tmp_path)))
-    ensure_available(DataConfig(name="digits"))  # bundled: nothing to check
+        ensure_available(DATASETS.make(name="imagenet", root=str(tmp_path)))
+    ensure_available(DATASETS.make(name="digits"))  # bundled: nothing to check
 
 
 def test_a_failed_download_is_reported(tmp_path, monkeypatch):
@@ -102,7 +103,7 @@ def test_a_failed_download_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{free_port()}/"])
     root = tmp_path / "new" / "data"
     with pytest.raises(DataUnavailable, match="downloading mnist into .* failed"):
-        ensure_available(DataConfig(name="mnist", root=str(root), download=True))
+        ensure_available(DATASETS.make(name="mnist", root=str(root), download=True))
     assert list(tmp_path.iterdir()) == []  # the folders the download made are gone again
 
 

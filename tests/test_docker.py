@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,12 +136,7 @@ def test_dockerfile_installs_every_pyproject_pin():
 
 def test_dockerfile_pins_no_project_dependency_at_another_version():
     expected = project_pins()
-    other = [
-        f"{name}=={version}"
-        for instruction in dockerfile_instructions()
-        for name, version in pins(instruction)
-        if name in expected and version != expected[name]
-    ]
+    other = [f"{name}=={version}" for instruction in dockerfile_instructions() for name, version in pins(instruction) if name in expected and version != expected[name]]
     assert other == []
 
 
@@ -161,11 +157,7 @@ def test_dockerfile_runs_as_non_root_with_token_auth_and_no_telemetry():
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context():
-    patterns = {
-        line.strip()
-        for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
+    patterns = {line.strip() for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
     assert {".venv", ".git", "mlflow.db", "mlruns", "ncsweep_results"} <= patterns
 
 
@@ -268,12 +260,7 @@ def test_rayjob_containers_use_token_auth_from_a_secret():
 
 
 def test_rayjob_exposes_no_loadbalancer_or_nodeport():
-    exposed = [
-        (key, value)
-        for doc in load("rayjob.yaml")
-        for key, value in walk(doc)
-        if key in ("serviceType", "type") and value in ("LoadBalancer", "NodePort")
-    ]
+    exposed = [(key, value) for doc in load("rayjob.yaml") for key, value in walk(doc) if key in ("serviceType", "type") and value in ("LoadBalancer", "NodePort")]
     assert exposed == []
     assert rayjob()["spec"]["rayClusterSpec"]["headGroupSpec"]["serviceType"] == "ClusterIP"
 

@@ -155,11 +155,12 @@ def test_bias_residual_equals_autograd(loss, mode):
     bias = torch.randn(4 if mode == "per_class" else 1, dtype=torch.float64, generator=gen, requires_grad=True)
     lambda_b, eps = 0.3, 0.1
     q = soft_targets(labels, 4, eps, dtype=torch.float64)
-    value = LOSSES[loss](features @ weight.T - bias, q).mean() + lambda_b / 2 * bias.square().sum()
+    fn = LOSSES.make(name=loss, label_smoothing=eps)
+    value = fn(features @ weight.T - bias, q) + lambda_b / 2 * bias.square().sum()
     (grad,) = torch.autograd.grad(value, bias)
-    m = loss_metrics(loss, features, labels, weight, bias.detach(), lambda_b=lambda_b, label_smoothing=eps)
+    m = loss_metrics(fn, features, labels, weight, bias.detach(), lambda_b=lambda_b, chunk=7)  # 7: several chunks
     assert m["bias_residual"] == pytest.approx(grad.abs().mean().item(), rel=1e-10)
-    assert m["loss"] == pytest.approx(LOSSES[loss](features @ weight.T - bias.detach(), q).mean().item())
+    assert m["loss"] == pytest.approx(fn(features @ weight.T - bias.detach(), q).item())
 
 
 def test_losses_match_the_paper_formulas_and_do_not_overflow():
@@ -167,9 +168,10 @@ def test_losses_match_the_paper_formulas_and_do_not_overflow():
     q = soft_targets(torch.tensor([0, 1]), 3, 0.1).double()
     bce = (q * torch.log1p(torch.exp(-scores)) + (1 - q) * torch.log1p(torch.exp(scores))).sum(1)
     ce = -(q * torch.log(torch.softmax(scores, 1))).sum(1)
-    assert torch.allclose(LOSSES["bce"](scores[:1], q[:1]), bce[:1])
-    assert torch.allclose(LOSSES["ce"](scores[:1], q[:1]), ce[:1])
-    assert torch.isfinite(LOSSES["bce"](scores, q)).all() and torch.isfinite(LOSSES["ce"](scores, q)).all()
+    per_sample = {name: LOSSES.make(name=name).per_sample for name in ("ce", "bce")}
+    assert torch.allclose(per_sample["bce"](scores[:1], q[:1]), bce[:1])
+    assert torch.allclose(per_sample["ce"](scores[:1], q[:1]), ce[:1])
+    assert torch.isfinite(per_sample["bce"](scores, q)).all() and torch.isfinite(per_sample["ce"](scores, q)).all()
     assert q.sum(1).allclose(torch.ones(2, dtype=torch.float64)) and q[0, 1] == pytest.approx(0.1 / 3)
 
 

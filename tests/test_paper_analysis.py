@@ -1,6 +1,5 @@
 """The paper's tables and figures from hand-built trials/epochs/distributions (no MLflow, no Ray)."""
 
-
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd

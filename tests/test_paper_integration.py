@@ -7,9 +7,9 @@ import matplotlib.image
 import pandas as pd
 import pytest
 import yaml
+from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist, write_weights
 from mlflow.tracking import MlflowClient
 
-from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist, write_weights
 from orchestrator.cli import main
 from orchestrator.runner import run_sweep
 from orchestrator.spec import load_sweep

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from clusterkit import BIN, EPOCHS, Runs, clean_env, slow_sweep, start, stop_tree
 from conftest import free_port
+
 from orchestrator.cli import main
 
 pytestmark = pytest.mark.integration
@@ -44,6 +45,7 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     driver = start([str(BIN / "ncsweep"), "run", str(path)], tmp_path, env, log)
     runs = Runs(uri, "test-crash")
     try:
+
         def one_finished_one_checkpointed(children):
             finished = [r for r in children if r.data.tags.get("ncsweep.status") == "finished"]
             running = [r for r in children if r.data.tags.get("ncsweep.status") == "running" and 2 <= len(runs.epochs(r)) < EPOCHS]

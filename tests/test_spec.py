@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import pytest
+from conftest import tiny_sweep
 
 from orchestrator.cli import main
 from orchestrator.errors import BadInput
 from orchestrator.spec import load_sweep
-
-from conftest import tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,10 @@ import math
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import tiny_sweep
 from mlflow.tracking import MlflowClient
 
 from analysis.runs import CONFIG_TAG, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG
-from conftest import tiny_sweep
 from orchestrator.cli import main
 
 pytestmark = pytest.mark.integration

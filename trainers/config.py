@@ -1,9 +1,10 @@
 """The one typed configuration of a trial, shared by the YAML loader, the trainer and the logs.
 
 Every section is a frozen pydantic model that forbids unknown keys, so a typo in a sweep file is an
-error naming the dotted key instead of a silently ignored setting. Names that pick an implementation
-(loss, model, dataset, optimizer, schedule) are `Literal`s: pydantic's error then lists the allowed
-values. Defaults are the paper's setting 1 (PAPER.md section 6) scaled to the bundled digits data.
+error naming the dotted key instead of a silently ignored setting. The plug-in sections (`data`,
+`model`, `loss`) are variants picked by `name` from their registries (trainers/registry.py): each
+variant holds only its own settings. Small fixed choices (optimizer, schedule) are `Literal`s.
+Defaults are the paper's setting 1 (PAPER.md section 6) scaled to the bundled digits data.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LossName = Literal["ce", "bce"]
-DatasetName = Literal["synthetic", "digits", "mnist", "cifar10", "cifar100", "cifar100_lt", "imagenet"]
-ModelName = Literal[
-    "mlp", "cnn", "resnet18", "resnet32", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161"
-]
-Stem = Literal["auto", "cifar", "imagenet"]
+from trainers.dataset_configs import DATASETS, DataConfig
+from trainers.losses import LOSSES, LossConfig
+from trainers.model_configs import MODELS, ModelConfig
+
 BiasMode = Literal["per_class", "unified", "none"]
 OptimizerName = Literal["sgd", "adamw"]
 ScheduleName = Literal["step", "cosine", "constant"]
@@ -27,48 +26,8 @@ Split = Literal["train", "test"]
 Precision = Literal["auto", "bf16", "fp32"]
 
 
-PRETRAINED_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161")
-
-
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(Section):
-    name: DatasetName = "digits"
-    # synthetic: Gaussian clusters around random class centres (K classes in R^dim).
-    num_classes: int = Field(10, ge=2)
-    dim: int = Field(32, ge=1)
-    train_per_class: int = Field(100, ge=1)
-    test_per_class: int = Field(50, ge=1)
-    separation: float = Field(3.0, ge=0.0)  # distance scale of the class centres; noise std is 1
-    # digits: a stratified split, fixed by split_seed so every trial of a sweep sees the same data.
-    test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
-    split_seed: int = 0
-    # Files on disk (mnist, cifar*, imagenet): `root` defaults to $NCSWEEP_DATA, else
-    # ~/.cache/ncsweep/data. `download` lets torchvision fetch missing files (not imagenet).
-    root: str | None = None
-    download: bool = False
-    imbalance_factor: float = Field(100.0, ge=1.0)  # cifar100_lt: n_max / n_min
-    image_size: int = Field(224, ge=8)  # imagenet: train crop and eval centre crop
-    workers: int = Field(8, ge=0)  # imagenet: JPEG-decoding loader processes
-
-
-class ModelConfig(Section):
-    name: ModelName = "mlp"
-    width: int = Field(256, ge=1)  # mlp: hidden width = feature dim; cnn: feature dim
-    depth: int = Field(2, ge=1)  # mlp: hidden layers
-    batch_norm: bool = True
-    channels: int = Field(32, ge=1)  # cnn: channels of the first conv block
-    # torchvision backbones: `auto` = CIFAR stem (3x3 conv, stride 1, no max-pool) for inputs of
-    # at most 64 pixels, the standard ImageNet stem above that.
-    stem: Stem = "auto"
-    pretrained: bool = False  # torchvision's ImageNet weights, from the local torch hub cache
-
-
-class LossConfig(Section):
-    name: LossName = "ce"
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
 
 
 class ClassifierConfig(Section):
@@ -135,9 +94,9 @@ class MetricsConfig(Section):
 
 
 class TrialConfig(Section):
-    data: DataConfig = DataConfig()
-    model: ModelConfig = ModelConfig()
-    loss: LossConfig = LossConfig()
+    data: DataConfig = DATASETS.default_value()
+    model: ModelConfig = MODELS.default_value()
+    loss: LossConfig = LOSSES.default_value()
     classifier: ClassifierConfig = ClassifierConfig()
     optim: OptimConfig = OptimConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -148,14 +107,13 @@ class TrialConfig(Section):
     seed: int = 0
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TrialConfig":
-        vectors = self.data.name == "synthetic"
-        if self.model.name != "mlp" and vectors:
-            raise ValueError(f"model.name {self.model.name!r} needs image data; data.name 'synthetic' is vectors (use 'mlp')")
+    def _consistent(self) -> TrialConfig:
+        vectors = not self.data.images
+        if vectors and not self.model.vectors:
+            takes = ", ".join(n for cls in MODELS.variants() if cls.vectors for n in cls.names())
+            raise ValueError(f"model.name {self.model.name!r} needs image data; data.name {self.data.name!r} is vectors (use {takes})")
         if self.train.augment != "none" and vectors:
-            raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name 'synthetic' is vectors (use 'none')")
-        if self.model.pretrained and self.model.name not in PRETRAINED_MODELS:
-            raise ValueError(f"model.pretrained: torchvision has ImageNet weights only for {', '.join(PRETRAINED_MODELS)}")
+            raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is vectors (use 'none')")
         if self.train.augment == "da1+da2" and self.loss.label_smoothing:
             raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
         return self

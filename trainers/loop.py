@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,7 +18,7 @@ from trainers.accel import autocast, autocast_dtype, resolve_device, use_channel
 from trainers.config import TrialConfig
 from trainers.data import Dataset, load_dataset
 from trainers.data.mixup import build_mixup, mix
-from trainers.losses import LOSSES, soft_targets
+from trainers.losses import soft_targets
 from trainers.metrics import loss_metrics, score_samples, split_metrics
 from trainers.models import Classifier, build_model
 from trainers.optim import build_optimizer, build_scheduler
@@ -53,8 +54,14 @@ def regularized_objective(config: TrialConfig, model: Classifier, features: torc
 
 
 def train_epoch(
-    config: TrialConfig, model: Classifier, data: Dataset, optimizer, generator: torch.Generator, mixup=None,
-    amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+    config: TrialConfig,
+    model: Classifier,
+    data: Dataset,
+    optimizer,
+    generator: torch.Generator,
+    mixup=None,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
 ) -> torch.Tensor:
     """One pass over a random permutation of the training set; returns the mean batch loss as a
     device tensor (one sync per epoch instead of one per step).
@@ -64,7 +71,6 @@ def train_epoch(
     `amp_dtype` only the forward runs in bf16; the loss and the regularizers are taken in fp32.
     """
     model.train()
-    loss_fn = LOSSES[config.loss.name]
     crop = config.train.crop_padding if config.train.augment != "none" else None
     total, steps = None, 0
     for x, y in data.train_batches(config.train.batch_size, generator, crop):
@@ -80,7 +86,7 @@ def train_epoch(
         with autocast(x.device, amp_dtype):
             features, scores = model(x)
         features, scores = features.float(), scores.float()
-        data_loss = loss_fn(scores, targets).mean()
+        data_loss = config.loss(scores, targets)
         objective = regularized_objective(config, model, features, data_loss)
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
@@ -110,8 +116,7 @@ def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool 
         values = split_metrics(features, y, weight, bias)
         values.update(
             loss_metrics(
-                config.loss.name, features, y, weight, bias,
-                lambda_b=config.regularization.lambda_b, label_smoothing=config.loss.label_smoothing,
+                config.loss, features, y, weight, bias, lambda_b=config.regularization.lambda_b,
             )
         )  # fmt: skip
         out.update({f"{split}/{key}": value for key, value in values.items()})

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from trainers.losses import LOSSES, bias_gradient, soft_targets
+from trainers.losses import Loss, soft_targets
 
 SPLIT_KEYS = (
     "acc", "uniform_acc", "uniform_threshold", "uniform_acc_at_bias",
@@ -27,6 +27,7 @@ SPLIT_KEYS = (
     "compactness", "distinctiveness", "nc1", "nc2_w", "nc2_h", "nc3", "nc3_zhu",
 )  # fmt: skip
 LOSS_KEYS = ("loss", "bias_residual")
+LOSS_CHUNK = 8192  # samples per pass in loss_metrics
 METRIC_KEYS = SPLIT_KEYS + LOSS_KEYS
 
 
@@ -210,31 +211,37 @@ def score_samples(features: torch.Tensor, labels: torch.Tensor, weight: torch.Te
 
 
 def loss_metrics(
-    loss_name: str,
+    loss: Loss,
     features: torch.Tensor,
     labels: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
     lambda_b: float = 0.0,
-    label_smoothing: float = 0.0,
+    chunk: int = LOSS_CHUNK,
 ) -> dict[str, float]:
-    """`loss` = mean_i L_i over the split (no regularization) and
-    `bias_residual` = mean_k |g_k|, g = d/db [ mean_i L_i + lambda_b/2 ||b||^2 ]: how far b is from
-    its stationary point (the paper's f(b)). A unified bias has one g = sum_k of the per-class
-    gradients; without a bias the residual is NaN (there is nothing to be stationary).
+    """`loss` = mean_i L_i over the split (no regularization), with the trial's own loss and its
+    label smoothing, and `bias_residual` = mean_k |g_k|, g = d/db [ mean_i L_i + lambda_b/2 ||b||^2 ]:
+    how far b is from its stationary point (the paper's f(b)), for any loss (`Loss.bias_gradient`:
+    closed form for CE and BCE, autograd otherwise). A unified bias has one g = sum_k of the
+    per-class gradients; without a bias the residual is NaN (there is nothing to be stationary).
     """
     h = features.detach().to(torch.float64)
     w = weight.detach().to(torch.float64).to(h.device)
     y = labels.to(h.device).long()
     k = w.shape[0]
     b = full_bias(bias, k).to(h.device)
-    s = h @ w.T - b
-    q = soft_targets(y, k, label_smoothing, dtype=torch.float64)
-    loss = LOSSES[loss_name](s, q).mean().item()
+    total, grad = 0.0, torch.zeros(k, dtype=torch.float64, device=h.device)
+    for start in range(0, len(y), chunk):  # bounded memory: autograd keeps a few N x K tensors
+        s = h[start : start + chunk] @ w.T - b
+        q = soft_targets(y[start : start + chunk], k, loss.label_smoothing, dtype=torch.float64)
+        total += loss.per_sample(s, q).sum().item()
+        if bias is not None:
+            grad += loss.bias_gradient(s, q).sum(dim=0)
+    n = max(len(y), 1)
     if bias is None:
-        return {"loss": loss, "bias_residual": math.nan}
-    grad = bias_gradient(loss_name, s, q).mean(dim=0)
+        return {"loss": total / n, "bias_residual": math.nan}
+    grad = grad / n
     if bias.numel() == 1:
         grad = grad.sum(dim=0, keepdim=True)
     grad = grad + lambda_b * bias.detach().to(torch.float64).to(h.device)
-    return {"loss": loss, "bias_residual": grad.abs().mean().item()}
+    return {"loss": total / n, "bias_residual": grad.abs().mean().item()}

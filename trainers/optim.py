@@ -38,6 +38,4 @@ def lr_factor(epoch: int, schedule: ScheduleConfig, epochs: int) -> float:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrialConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: lr_factor(epoch, config.schedule, config.train.epochs)
-    )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: lr_factor(epoch, config.schedule, config.train.epochs))

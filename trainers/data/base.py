@@ -8,8 +8,8 @@ the batch is drawn (4x less memory than float32), then are normalized on the dev
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator
 
 import torch
 
@@ -79,7 +79,7 @@ class TensorData:
     def split(self, name: str) -> Batch:
         return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
 
-    def to(self, device: torch.device | str) -> "TensorData":
+    def to(self, device: torch.device | str) -> TensorData:
         moved = (t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test))
         return replace(self, **dict(zip(("x_train", "y_train", "x_test", "y_test"), moved)))
 

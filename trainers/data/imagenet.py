@@ -9,29 +9,29 @@ RandomResizedCrop + flip in the loader (a 32-pixel crop with padding means nothi
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch.utils.data import DataLoader, RandomSampler, Subset
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 
-from trainers.config import DataConfig
 from trainers.data.base import IMAGENET_NORM, Batch, DataUnavailable, subset_indices
 from trainers.data.vision import data_root
+from trainers.dataset_configs import ImageNet
 
 EVAL_BATCH = 256
 LAYOUT = "imagenet/train/<class>/*.JPEG and imagenet/val/<class>/*.JPEG (ImageFolder layout, val sorted into class folders)"
 
 
-def folders(cfg: DataConfig) -> tuple[Path, Path]:
+def folders(cfg: ImageNet) -> tuple[Path, Path]:
     base = data_root(cfg) / "imagenet"
     return base / "train", base / "val"
 
 
-def ensure_files(cfg: DataConfig) -> None:
+def ensure_files(cfg: ImageNet) -> None:
     for folder in folders(cfg):
         if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
             how = "torchvision cannot download ImageNet; get it from https://image-net.org and put"
@@ -67,7 +67,7 @@ class ImageFolderData:
     def train_size(self) -> int:
         return len(self.train_set)
 
-    def to(self, device: torch.device | str) -> "ImageFolderData":
+    def to(self, device: torch.device | str) -> ImageFolderData:
         moved = copy.copy(self)
         moved.device = torch.device(device)
         return moved
@@ -99,7 +99,7 @@ class ImageFolderData:
             yield self.normalize(x), y
 
 
-def imagenet(cfg: DataConfig) -> ImageFolderData:
+def imagenet(cfg: ImageNet) -> ImageFolderData:
     ensure_files(cfg)
     train_dir, val_dir = folders(cfg)
     train, val = ImageFolder(str(train_dir)), ImageFolder(str(val_dir))

@@ -19,15 +19,15 @@ import torch.nn.functional as F
 from torchvision.datasets import CIFAR10, CIFAR100, MNIST
 from torchvision.datasets.utils import check_integrity
 
-from trainers.config import DataConfig
 from trainers.data.base import CIFAR_NORM, MNIST_NORM, DataUnavailable, TensorData
 from trainers.data.cache import cached
+from trainers.dataset_configs import Cifar100LongTail, TorchvisionData
 
 OFFICIAL_SIZE = {True: 50_000, False: 10_000}  # CIFAR train / test images
 MNIST_SIDE = 32  # PAPER.md: MNIST resized to 32 so the CIFAR backbones apply unchanged
 
 
-def data_root(cfg: DataConfig) -> Path:
+def data_root(cfg: TorchvisionData) -> Path:
     """data.root, else $NCSWEEP_DATA, else ~/.cache/ncsweep/data."""
     root = cfg.root or os.environ.get("NCSWEEP_DATA") or "~/.cache/ncsweep/data"
     return Path(root).expanduser()
@@ -81,14 +81,14 @@ HOW = {
 HOW["cifar100_lt"] = HOW["cifar100"] + "; the long tail is cut from it"
 
 
-def source_files(cfg: DataConfig) -> list[Path]:
+def source_files(cfg: TorchvisionData) -> list[Path]:
     root, source = data_root(cfg), SOURCES[cfg.name]
     if source is MNIST:
         return [root / "MNIST" / "raw" / Path(name).stem for name, _ in MNIST.resources]
     return cifar_files(source, root)
 
 
-def ensure_files(cfg: DataConfig) -> None:
+def ensure_files(cfg: TorchvisionData) -> None:
     """Raise DataUnavailable unless every raw file is there; with data.download, fetch first."""
     missing = [p for p in source_files(cfg) if not p.is_file()]
     if not missing:
@@ -113,7 +113,7 @@ def ensure_files(cfg: DataConfig) -> None:
         raise DataUnavailable(f"downloading {cfg.name} into {root} failed ({reason}); fetch it on a machine with internet and copy {HOW[cfg.name]} there") from None
 
 
-def _decode(cfg: DataConfig, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _decode(cfg: TorchvisionData, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     source = SOURCES[cfg.name](str(data_root(cfg)), train=train)
     if isinstance(source, MNIST):
         x = source.data[:, None].float()  # N,1,28,28; bilinear with antialias as PIL's Resize
@@ -124,7 +124,7 @@ def _decode(cfg: DataConfig, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.tensor(source.targets, dtype=torch.long)
 
 
-def decoded(cfg: DataConfig) -> dict[str, torch.Tensor]:
+def decoded(cfg: TorchvisionData) -> dict[str, torch.Tensor]:
     ensure_files(cfg)
     key = "cifar100" if cfg.name == "cifar100_lt" else cfg.name
 
@@ -151,22 +151,22 @@ def long_tail_indices(labels: torch.Tensor, num_classes: int, imbalance_factor: 
     return torch.cat(keep).sort().values
 
 
-def mnist(cfg: DataConfig) -> TensorData:
+def mnist(cfg: TorchvisionData) -> TensorData:
     t = decoded(cfg)
     return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 10, MNIST_NORM)
 
 
-def cifar10(cfg: DataConfig) -> TensorData:
+def cifar10(cfg: TorchvisionData) -> TensorData:
     t = decoded(cfg)
     return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 10, CIFAR_NORM)
 
 
-def cifar100(cfg: DataConfig) -> TensorData:
+def cifar100(cfg: TorchvisionData) -> TensorData:
     t = decoded(cfg)
     return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 100, CIFAR_NORM)
 
 
-def cifar100_lt(cfg: DataConfig) -> TensorData:
+def cifar100_lt(cfg: Cifar100LongTail) -> TensorData:
     """CIFAR-100 with a long-tailed training set (data.imbalance_factor) and the balanced test set."""
     t = decoded(cfg)
     keep = long_tail_indices(t["y_train"], 100, cfg.imbalance_factor, cfg.split_seed)

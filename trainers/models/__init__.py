@@ -1,21 +1,17 @@
-"""Backbones by name (a registry, as in timm). Each maps an input batch to features h (after the
+"""Backbones: the registry of names is trainers/model_configs.py (as in timm). Each maps an input batch to features h (after the
 last activation and pooling) and ends in the paper's `ClassifierHead`; `Classifier.forward`
 returns (features, scores) so the loop can regularize features and the metrics can read them
 without a second pass."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Callable
-
 import torch
 from torch import nn
 
-from trainers.config import ClassifierConfig, ModelConfig
+from trainers.config import ClassifierConfig
 from trainers.head import ClassifierHead
-from trainers.models.resnet32 import resnet32
-from trainers.models.small import cnn, mlp
-from trainers.models.torchvision_nets import TORCHVISION_NAMES, WeightsUnavailable, ensure_weights, torchvision_backbone
+from trainers.model_configs import ModelVariant
+from trainers.models.weights import WeightsUnavailable
 
 
 class Classifier(nn.Module):
@@ -29,17 +25,10 @@ class Classifier(nn.Module):
         return features, self.head(features)
 
 
-BACKBONES: dict[str, Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, int]]] = {
-    "mlp": mlp,
-    "cnn": cnn,
-    "resnet32": resnet32,
-    **{name: partial(torchvision_backbone, name) for name in TORCHVISION_NAMES},
-}
-
-
-def build_model(cfg: ModelConfig, head: ClassifierConfig, input_shape: tuple[int, ...], num_classes: int) -> Classifier:
-    backbone, feature_dim = BACKBONES[cfg.name](cfg, input_shape)
+def build_model(cfg: ModelVariant, head: ClassifierConfig, input_shape: tuple[int, ...], num_classes: int) -> Classifier:
+    """The backbone named by the config variant (trainers/model_configs.py), then the paper's head."""
+    backbone, feature_dim = cfg.build(input_shape)
     return Classifier(backbone, feature_dim, num_classes, head)
 
 
-__all__ = ["BACKBONES", "Classifier", "WeightsUnavailable", "build_model", "ensure_weights"]
+__all__ = ["Classifier", "WeightsUnavailable", "build_model"]

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from trainers.config import ModelConfig
+from trainers.model_configs import ResNet32
 
 BLOCKS_PER_STAGE = 5  # 6n + 2 = 32 layers with n = 5
 WIDTHS = (16, 32, 64)
@@ -32,7 +32,7 @@ class PadShortcut(nn.Module):
         return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, half, self.extra - half))
 
 
-def resnet32(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+def resnet32(cfg: ResNet32, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     if len(input_shape) != 3:
         raise ValueError(f"resnet32 needs (channels, height, width) inputs, got shape {input_shape}")
     layers: list[nn.Module] = [nn.Conv2d(input_shape[0], WIDTHS[0], 3, padding=1, bias=False), nn.BatchNorm2d(WIDTHS[0]), nn.ReLU(inplace=True)]

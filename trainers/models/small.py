@@ -1,14 +1,14 @@
-"""Small backbones for the bundled data on a laptop CPU: an MLP and a three-block CNN."""
+"""Small backbones for a laptop CPU: an MLP and a CNN that pools down to a 4x4 map."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.model_configs import CNN, MLP
 
 
-def mlp(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+def mlp(cfg: MLP, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     """depth x (Linear -> BatchNorm -> ReLU) on the flattened input; features = the last ReLU."""
     layers: list[nn.Module] = [nn.Flatten()]
     fan_in = int(torch.tensor(input_shape).prod())
@@ -21,25 +21,41 @@ def mlp(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]
     return nn.Sequential(*layers), cfg.width
 
 
-def cnn(cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """Three 3x3 conv blocks (c, 2c, 4c channels; one 2x2 max-pool), global average pool, then
-    Linear -> ReLU to `width` features. Small enough for 8x8 digits on a laptop CPU."""
+CNN_POOL_TO = 8  # 2x2 max-pools bring larger inputs down to 8x8 first
+CNN_MAX_WIDEN = 4  # channels stop doubling at 4c (keeps the 32x32 net at 0.42M parameters)
+
+
+def cnn(cfg: CNN, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+    """3x3 conv blocks (conv -> BN -> ReLU; channels c, 2c, 4c, capped at 4c): a block then a 2x2
+    max-pool until the map is 8x8, then two blocks around one last pool down to 4x4, global average
+    pool, and Linear -> ReLU to `width` features.
+
+    8x8 digits get c@8, 2c@8, pool, 4c@4. 32x32 images get three pools, so each final feature sees
+    the whole digit (receptive field ~50 px). The earlier net had one pool whatever the input: on
+    32x32 MNIST its features saw ~14 px, and it underfit (78% train accuracy after 20 epochs).
+    """
     if len(input_shape) != 3:
         raise ValueError(f"cnn needs (channels, height, width) inputs, got shape {input_shape}")
-    c = cfg.channels
+    c, side = cfg.channels, min(input_shape[1:])
 
     def block(cin: int, cout: int) -> list[nn.Module]:
         norm = [nn.BatchNorm2d(cout)] if cfg.batch_norm else []
         return [nn.Conv2d(cin, cout, 3, padding=1, bias=not cfg.batch_norm), *norm, nn.ReLU(inplace=True)]
 
+    def wider(channels: int) -> int:
+        return min(2 * channels, CNN_MAX_WIDEN * c)
+
+    layers, channels = block(input_shape[0], c), c
+    while side > CNN_POOL_TO:
+        layers += [nn.MaxPool2d(2), *block(channels, wider(channels))]
+        channels, side = wider(channels), side // 2
+    layers += [*block(channels, wider(channels)), nn.MaxPool2d(2), *block(wider(channels), wider(wider(channels)))]
+    channels = wider(wider(channels))
     backbone = nn.Sequential(
-        *block(input_shape[0], c),
-        *block(c, 2 * c),
-        nn.MaxPool2d(2),
-        *block(2 * c, 4 * c),
+        *layers,
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
-        nn.Linear(4 * c, cfg.width),
+        nn.Linear(channels, cfg.width),
         nn.ReLU(inplace=True),
     )
     return backbone, cfg.width

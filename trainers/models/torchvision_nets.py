@@ -14,14 +14,10 @@ import torch
 import torchvision
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.model_configs import Torchvision
+from trainers.models.weights import WeightsUnavailable
 
-TORCHVISION_NAMES = ("resnet18", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161")
 CIFAR_STEM_MAX_SIDE = 64  # `stem: auto` picks the CIFAR stem up to this input side
-
-
-class WeightsUnavailable(Exception):
-    """Pretrained weights requested but not in the local torch hub cache."""
 
 
 def weights_path(name: str) -> Path:
@@ -46,7 +42,7 @@ def _conv_stem(in_channels: int, out_channels: int, cifar: bool) -> nn.Conv2d:
     return conv
 
 
-def torchvision_backbone(name: str, cfg: ModelConfig, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+def torchvision_backbone(name: str, cfg: Torchvision, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     """torchvision's `name` with its final Linear removed, so forward returns the pooled features."""
     if len(input_shape) != 3:
         raise ValueError(f"{name} needs (channels, height, width) inputs, got shape {input_shape}")

@@ -1,0 +1,129 @@
+"""Loss comparison: when a set of runs varies `loss.name`, one row per loss and setting, and a
+figure of train nc1 and test accuracy per epoch with one curve per loss.
+
+The question every loss paper asks after the BCE-vs-CE one: does my loss collapse like CE or like
+BCE, and where do its biases go? `bias_in_scores` is the fraction of seeds whose mean final bias
+lies between the mean negative and positive scores (BCE: 1, CE: depends on the init).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on a cluster node
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from analysis.export import write_parquet  # noqa: E402
+from analysis.figures import LOSS_COLOURS, _band, _group_title, _groups, _save  # noqa: E402
+from analysis.paper import LOSS_KEY, _seed_stats, finished, ordered_losses  # noqa: E402
+from analysis.summary import bias_inside_scores, varied_columns  # noqa: E402
+
+LOSS_COLUMN = "loss"  # the loss's name, with its varied hyperparameters: focal(gamma=1)
+SOURCES = {
+    "test_acc": "final/test/acc",
+    "test_uniform_acc": "final/test/uniform_acc",
+    "train_nc1": "final/train/nc1",
+    "train_nc2_h": "final/train/nc2_h",
+    "train_nc2_w": "final/train/nc2_w",
+    "train_nc3": "final/train/nc3",
+    "train_bias": "final/train/bias_mean",
+}
+CURVES = [("train/nc1", True), ("test/acc", False)]  # (metric, log scale)
+MAX_ROWS = 8
+
+
+def _labelled(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Finished trials with the LOSS_COLUMN label, and the setting columns (what else varied)."""
+    done = finished(trials)
+    varied = varied_columns(done)
+    params = [c for c in varied if c.startswith("loss.") and c != LOSS_KEY]
+    setting = [c for c in varied if not c.startswith("loss.")]
+
+    def label(row: pd.Series) -> str:
+        shown = [f"{c.removeprefix('loss.')}={row[c]:g}" if isinstance(row[c], float) else f"{c.removeprefix('loss.')}={row[c]}" for c in params if pd.notna(row[c])]
+        return f"{row[LOSS_KEY]}({', '.join(shown)})" if shown else str(row[LOSS_KEY])
+
+    done[LOSS_COLUMN] = done.apply(label, axis=1) if len(done) else pd.Series(dtype="str")
+    return done, setting
+
+
+def compares_losses(trials: pd.DataFrame) -> bool:
+    return LOSS_KEY in trials and trials[LOSS_KEY].nunique() > 1
+
+
+def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per setting x loss: n seeds, mean and std of each SOURCES metric (final epoch), and the
+    fraction of seeds whose final bias lies between the negative and positive scores."""
+    done, setting = _labelled(trials)
+    by = [*setting, LOSS_COLUMN]
+    stats = _seed_stats(done, by, SOURCES, with_std=True)
+    if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
+        inside = done.assign(bias_in_scores=bias_inside_scores(done).astype("float64"))
+        fraction = inside.groupby(by, dropna=False, sort=True)["bias_in_scores"].mean().reset_index()
+        stats = stats.merge(fraction, on=by, how="left")
+    order = {loss: i for i, loss in enumerate(ordered_losses(done[LOSS_KEY]))}
+    rank = stats[LOSS_COLUMN].str.split("(", n=1).str[0].map(order)
+    return stats.assign(_rank=rank).sort_values([*setting, "_rank", LOSS_COLUMN]).drop(columns="_rank").reset_index(drop=True)
+
+
+def format_loss_table(table: pd.DataFrame) -> str:
+    """The table as printed: mean ± std per metric."""
+    shown = table[[c for c in table if not any(c.startswith(f"{name}_") for name in SOURCES)]].copy()
+    for name in SOURCES:
+        if f"{name}_mean" in table:
+            shown[name] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in zip(table[f"{name}_mean"], table[f"{name}_std"])]
+    if "bias_in_scores" in shown:
+        shown = shown[[c for c in shown if c != "bias_in_scores"] + ["bias_in_scores"]]
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+
+
+def colour(loss: str, index: int) -> str:
+    return LOSS_COLOURS.get(loss, plt.get_cmap("tab20")(index % 20))
+
+
+def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
+    """train nc1 (log scale) and test accuracy vs epoch, one curve per loss (mean over seeds,
+    min-max band), one row per setting. None when there is nothing to draw."""
+    done, setting = _labelled(trials)
+    metrics = [(m, log) for m, log in CURVES if m in epochs]
+    if done.empty or not metrics or "run_id" not in epochs:
+        return None
+    data = epochs[["run_id", "epoch", *(m for m, _ in metrics)]].merge(done[["run_id", LOSS_COLUMN, LOSS_KEY, *setting]], on="run_id")
+    if data.empty:
+        return None
+    groups = _groups(data, setting)[:MAX_ROWS]
+    names = list(loss_table(trials)[LOSS_COLUMN].drop_duplicates())
+    colours = {name: colour(name.split("(")[0], i) for i, name in enumerate(names)}
+    fig, axes = plt.subplots(len(groups), len(metrics), figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8), squeeze=False, layout="constrained")
+    for r, (values, group) in enumerate(groups):
+        for ax, (metric, log) in zip(axes[r], metrics):
+            column = group[metric].where(group[metric] > 0) if log else group[metric]
+            drawn = [_band(ax, column[group[LOSS_COLUMN] == name], group["epoch"], colours[name]) for name in names]
+            if log and any(drawn):
+                ax.set_yscale("log")
+            title = metric if not setting else f"{metric}: {_group_title(setting, values if isinstance(values, tuple) else (values,))}"
+            ax.set_title(title, fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("epoch", fontsize=8)
+    fig.suptitle("Losses compared: mean over seeds, min-max band")
+    handles = [Line2D([], [], color=colours[name], lw=2) for name in names]
+    fig.legend(handles, names, loc="outside right upper", fontsize=8)
+    return fig
+
+
+def write_loss_outputs(trials: pd.DataFrame, epochs: pd.DataFrame, out_dir: Path) -> tuple[Path, Path | None, pd.DataFrame] | None:
+    """losses.parquet and fig_losses.png in out_dir when the runs vary loss.name; else None."""
+    if not compares_losses(finished(trials)):
+        return None
+    table = loss_table(trials)
+    path = write_parquet(table, Path(out_dir) / "losses.parquet", [])
+    fig = make_loss_figure(epochs, trials)
+    figure = _save(fig, Path(out_dir) / "fig_losses.png") if fig is not None else None
+    return path, figure, table
+
+
+__all__ = ["compares_losses", "format_loss_table", "loss_table", "make_loss_figure", "write_loss_outputs"]

@@ -1,0 +1,23 @@
+"""Classification losses by name: every module in this package defines one (or a small family).
+
+Adding a loss is one new file here (see the README, "Add your own loss"): importing this package
+imports every module in it, and each `Loss` subclass registers itself in `LOSSES`, which the trial
+config's `loss` field, `ncsweep list` and the docs read.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from trainers.losses.base import LOSSES, Loss, soft_targets
+
+# The paper's two first (the order `ncsweep list` shows), then every other module in this folder.
+_FIRST = ("cross_entropy", "binary_cross_entropy")
+for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
+    if _module != "base" and not _module.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module}")
+
+LossConfig = LOSSES.field()  # the trial config's `loss` type: every loss registered above
+
+__all__ = ["LOSSES", "Loss", "LossConfig", "soft_targets"]
