@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install quickstart test clean
+.PHONY: install quickstart test test-unit lint clean
 
 install: $(STAMP)
 
@@ -17,8 +17,16 @@ $(STAMP): pyproject.toml
 quickstart: $(STAMP)
 	$(BIN)/ncsweep run sweeps/quickstart.yaml
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest tests
+
+# The inner loop: everything but the tests that start Ray / MLflow server processes.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) mlruns mlflow.db ncsweep_results .pytest_cache

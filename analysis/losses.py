@@ -81,8 +81,11 @@ def format_loss_table(table: pd.DataFrame) -> str:
     return shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")
 
 
-def colour(loss: str, index: int) -> str:
-    return LOSS_COLOURS.get(loss, plt.get_cmap("tab20")(index % 20))
+def colours_for(names: list[str]) -> dict[str, object]:
+    """CE blue and BCE red as in every other figure; the other losses take tab20's remaining colours."""
+    palette = [plt.get_cmap("tab20")(i) for i in range(20) if i not in (0, 1, 6, 7)]  # not blue, not red
+    others = [n for n in names if n.split("(")[0] not in LOSS_COLOURS]
+    return {n: LOSS_COLOURS.get(n.split("(")[0]) or palette[others.index(n) % len(palette)] for n in names}
 
 
 def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
@@ -97,7 +100,7 @@ def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
         return None
     groups = _groups(data, setting)[:MAX_ROWS]
     names = list(loss_table(trials)[LOSS_COLUMN].drop_duplicates())
-    colours = {name: colour(name.split("(")[0], i) for i, name in enumerate(names)}
+    colours = colours_for(names)
     fig, axes = plt.subplots(len(groups), len(metrics), figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8), squeeze=False, layout="constrained")
     for r, (values, group) in enumerate(groups):
         for ax, (metric, log) in zip(axes[r], metrics):

@@ -212,6 +212,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    """Every registered loss, model and dataset with its own keys and defaults: the registries
+    (trainers/registry.py) are the only list of names."""
+    from trainers.dataset_configs import DATASETS
+    from trainers.losses import LOSSES
+    from trainers.model_configs import MODELS
+
+    families = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}
+    unknown = [w for w in args.what if w not in families]
+    if unknown:
+        raise BadInput(f"list {unknown[0]}: unknown; allowed: {', '.join(families)}")
+    for title in args.what or families:
+        registry = families[title]
+        print(f"{title} (default {registry.default}):")
+        for cls in registry.variants():
+            keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]
+            doc = " ".join((cls.__doc__ or "").split()).split(". ")[0]
+            print(f"  {' | '.join(cls.names())}: {doc[:150]}")
+            if keys:
+                print(f"      keys: {', '.join(keys)}")
+    return OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ncsweep", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray dashboard URL (default $RAY_API_SERVER_ADDRESS)")
     p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
     p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("list", help="the registered losses, models and datasets, with their own keys")
+    p.add_argument("what", nargs="*", metavar="losses|models|datasets")
+    p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")
     p.add_argument("trial", nargs="?", help="a YAML file of trial config sections")

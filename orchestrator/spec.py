@@ -81,11 +81,13 @@ class Sweep:
         """Dotted keys whose value differs between trials, with their distinct values in order."""
         flats = [t.config.flat() for t in self.trials]
         out: dict[str, list[Any]] = {}
-        for key in flats[0]:
+        # Keys of every trial: variants carry their own keys (a ViT's model.kwargs.*, an LT's
+        # data.imbalance_factor), so a key may be absent (None) in some trials.
+        for key in dict.fromkeys(k for flat in flats for k in flat):
             values: list[Any] = []
             for flat in flats:
-                if flat[key] not in values:
-                    values.append(flat[key])
+                if flat.get(key) not in values:
+                    values.append(flat.get(key))
             if len(values) > 1:
                 out[key] = values
         return out

@@ -3,6 +3,7 @@
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from analysis.export import EPOCH_FIELDS, TRIAL_FIELDS, best_epoch, write_parquet
 from analysis.summary import claim_7a, format_summary
@@ -51,3 +52,27 @@ def test_summary_reads_claim_7a_off_the_trials():
     assert "in 2/2 trials" in lines[1]
     text = format_summary(trials_frame())
     assert "bias in (neg,pos)" in text and "Paper claim 7a" in text
+
+
+def test_loss_table_pools_seeds_per_loss_and_setting():
+    from analysis.losses import loss_table
+
+    rows = []
+    for loss, values in {"ce": [0.90, 0.94], "bce": [0.96, 0.92], "focal": [0.80, 0.84]}.items():
+        for seed, acc in enumerate(values):
+            rows.append({
+                "run_id": f"{loss}{seed}", "status": "finished", "seed": seed, "loss.name": loss,
+                "loss.gamma": 2.0 if loss == "focal" else float("nan"), "data.name": "digits",
+                "final/test/acc": acc, "final/test/uniform_acc": acc - 0.1, "final/train/nc1": 0.1 * (seed + 1),
+                "final/train/bias_mean": 0.5 if loss == "bce" else 9.0,
+                "final/train/neg_score_mean": -1.0, "final/train/pos_score_mean": 2.0 if seed == 0 else 10.0,
+            })  # fmt: skip
+    rows.append({**rows[0], "run_id": "x", "status": "error", "final/test/acc": 0.0})  # not pooled
+    table = loss_table(pd.DataFrame(rows))
+    assert list(table["loss"]) == ["ce", "bce", "focal"]  # the paper's two first; gamma varies only with focal
+    assert list(table["n"]) == [2, 2, 2]
+    by = table.set_index("loss")
+    assert by.loc["bce", "test_acc_mean"] == pytest.approx(0.94) and by.loc["bce", "test_acc_std"] == pytest.approx(0.02828427, rel=1e-6)
+    assert by.loc["ce", "train_nc1_mean"] == pytest.approx(0.15)
+    # bias 9 lies between -1 and 10 (seed 1) but not between -1 and 2 (seed 0); bias 0.5 always does
+    assert by.loc["ce", "bias_in_scores"] == 0.5 and by.loc["bce", "bias_in_scores"] == 1.0

@@ -13,13 +13,15 @@ from mlflow.tracking import MlflowClient
 from orchestrator.cli import main
 from orchestrator.runner import run_sweep
 from orchestrator.spec import load_sweep
+from trainers.losses import LOSSES
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_COUNTS = {
     "nc.yaml": 36, "bias_init.yaml": 36, "bias_decay.yaml": 24, "batch_size.yaml": 32,
-    "classification.yaml": 48, "imagenet_finetune.yaml": 6, "longtail.yaml": 6,
+    "classification.yaml": 48, "imagenet_finetune.yaml": 6, "longtail.yaml": 6, "transformers.yaml": 24,
 }  # fmt: skip
+LOSS_COUNTS = {"digits.yaml": 33, "cifar10.yaml": 33}  # sweeps/losses: every shipped loss x 3 seeds
 
 
 def test_resnet18_with_da1_da2_runs_an_epoch_on_cifar_files_through_ray(ray_local, tmp_path):
@@ -103,6 +105,12 @@ def test_every_paper_sweep_validates_with_its_trial_count(tmp_path, monkeypatch,
         assert capsys.readouterr().out.startswith(f"{file}: {PAPER_COUNTS[file.name]} trials\n")
         sweep = load_sweep(file)
         assert sweep.spec.resources.gpu > 0  # written for a GPU cluster
+    losses = sorted((ROOT / "sweeps/losses").glob("*.yaml"))
+    assert sorted(f.name for f in losses) == sorted(LOSS_COUNTS)
+    for file in losses:
+        assert main(["validate", str(file)]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.startswith(f"{file}: {LOSS_COUNTS[file.name]} trials\n")
+        assert set(load_sweep(file).varied()["loss.name"]) == set(LOSSES.names())  # every shipped loss
     monkeypatch.setenv("NCSWEEP_DATA", str(tmp_path / "empty"))  # (ImageNet never downloads)
     assert main(["validate", str(ROOT / "sweeps/paper/imagenet_finetune.yaml")]) == 2
     err = capsys.readouterr().err
