@@ -41,7 +41,25 @@ def dashboard_address(address: str | None) -> str:
     return address.rstrip("/")
 
 
+TOKEN_FILE = Path("~/.ray/auth_token")  # where `ray get-auth-token --generate` and `ray up` put it
+AUTH_WORDS = ("authentication", "unauthorized", "forbidden", "token", "401", "403")
+
+
+def _token_available() -> tuple[str, str] | None:
+    """(where from, token): RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token, in the
+    order Ray's own client reads them."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return "RAY_AUTH_TOKEN", os.environ["RAY_AUTH_TOKEN"].strip()
+    for path in (os.environ.get("RAY_AUTH_TOKEN_PATH"), str(TOKEN_FILE)):
+        if path and Path(path).expanduser().is_file():
+            return path, Path(path).expanduser().read_text().strip()
+    return None
+
+
 def client(address: str | None):
+    """A JobSubmissionClient for the dashboard. A head that demands a token gets the one found in
+    RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token, even when RAY_AUTH_MODE is not set
+    here; with none, the message names the variable to set."""
     from ray.job_submission import JobSubmissionClient
 
     address = dashboard_address(address)
@@ -49,7 +67,23 @@ def client(address: str | None):
         return JobSubmissionClient(address)
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, or auth: one message, nothing submitted
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first})") from None
+    demands_token = any(word in first.lower() for word in AUTH_WORDS)
+    found = _token_available()
+    source = found[0] if found else None
+    if demands_token and found and os.environ.get("RAY_AUTH_MODE") != "token":
+        # Ray's client sends its token only with RAY_AUTH_MODE=token: send it ourselves.
+        try:
+            return JobSubmissionClient(address, headers={"Authorization": f"Bearer {found[1]}"})
+        except Exception as exc:  # noqa: BLE001
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    if demands_token:
+        hint = (
+            f"the token from {source} was refused; set RAY_AUTH_TOKEN to the cluster's token"
+            if source
+            else "the head demands a token: set RAY_AUTH_TOKEN to the cluster's token (or RAY_AUTH_TOKEN_PATH to a file holding it)"
+        )
+        raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first}); {hint}") from None
+    raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first})") from None
 
 
 def job_url(address: str, job_id: str) -> str:

@@ -7,10 +7,12 @@ processes that ray.init started), the MLflow server by killing its process group
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -22,6 +24,16 @@ BIN = Path(sys.executable).parent
 
 # Tests talk to 127.0.0.1 only: no usage reports from MLflow or Ray (inherited by subprocesses).
 os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "RAY_USAGE_STATS_ENABLED": "0"})
+# Tests write only under temporary folders: a local Ray with token auth writes ~/.ray/auth_token,
+# so HOME is a folder of the session's own (every subprocess a test starts inherits it).
+TEST_HOME = tempfile.mkdtemp(prefix="ncsweep-test-home-")
+os.environ["HOME"] = TEST_HOME
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_home():
+    yield
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
 
 
 def tiny_sweep(path: Path, name: str = "tiny", **overrides) -> Path:

@@ -92,6 +92,18 @@ def test_submit_quickstart_follow_survives_an_mlflow_outage(ray_head, tmp_path):
         assert "MLflow store unavailable while" in output  # the outage happened, and was waited out
         names = {f"{loss}-init{init}-s0" for loss in ("ce", "bce") for init in (0, 5, 10)}
         runs.assert_complete(names, epochs=30)  # no metric lost, none twice
+        # The head demands a token. With none anywhere: one message naming the variable to set.
+        # With the token only in ~/.ray/auth_token and RAY_AUTH_MODE unset here: that file is used.
+        home = tmp_path / "home"
+        home.mkdir()
+        bare = {k: v for k, v in clean_env(HOME=str(home)).items() if not k.startswith("RAY_AUTH")}
+        status_args = [str(BIN / "ncsweep"), "jobs", "status", job_id, "--address", url]
+        no_token = subprocess.run(status_args, env=bare, capture_output=True, text=True, timeout=120)
+        assert no_token.returncode == 2 and "demands a token: set RAY_AUTH_TOKEN" in no_token.stderr, no_token.stderr
+        (home / ".ray").mkdir()
+        (home / ".ray" / "auth_token").write_text(token)
+        from_file = subprocess.run(status_args, env=bare, capture_output=True, text=True, timeout=120)
+        assert from_file.returncode == 0 and f"{job_id}: SUCCEEDED" in from_file.stdout, from_file.stdout + from_file.stderr
     finally:
         stop_tree(submit)
         server.stop()
