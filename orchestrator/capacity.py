@@ -8,6 +8,7 @@ at once (fractional gpu: 0.25 packs four trials per GPU). Per-node fragmentation
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from orchestrator.errors import BadInput
@@ -49,3 +50,27 @@ def capacity(cpu: float, gpu: float, cpus: float, gpus: float, trials: int, max_
     at_once = min(limits.values())
     limited_by = " and ".join(k for k, v in limits.items() if v == at_once)
     return Capacity(at_once, limited_by, math.ceil(trials / at_once) if at_once else 0)
+
+
+def local_node() -> dict[str, float]:
+    """What a local Ray started here would have: the CPUs this process may run on, the CUDA GPUs."""
+    import torch
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return {"CPU": float(cpus), "GPU": float(torch.cuda.device_count())}
+
+
+def check_fits(cpu: float, gpu: float, nodes: list[dict[str, float]], where: str, source: str) -> None:
+    """BadInput when no node can ever hold one trial's request: Ray would wait forever (it only
+    warns, after a minute). `nodes` are Ray resource dicts ({"CPU": 16, "GPU": 2, ...})."""
+    if any(n.get("CPU", 0.0) + 1e-9 >= cpu and n.get("GPU", 0.0) + 1e-9 >= gpu for n in nodes):
+        return
+    top_gpu = max((n.get("GPU", 0.0) for n in nodes), default=0.0)
+    key = "resources.gpu" if gpu > top_gpu + 1e-9 else "resources.cpu"
+    largest = max(nodes, key=lambda n: (n.get("GPU", 0.0), n.get("CPU", 0.0)), default={})
+    raise BadInput(
+        f"{source}: {key}: a trial asks for cpu {cpu:g}, gpu {gpu:g}, but no node of {where} can hold that "
+        f"(the largest has cpu {largest.get('CPU', 0.0):g}, gpu {largest.get('GPU', 0.0):g}), so no trial could ever start. "
+        f"Lower {key}, run where such a node exists, or pass --wait-for-resources for an autoscaling cluster that will add one. "
+        f"Nothing was started."
+    )

@@ -51,13 +51,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.tracking_uri import resolve_tracking_uri, tracking_uri_source
 
     check_inputs((t.config for t in sweep.trials), args.sweep)
+    res = sweep.spec.resources
+    if not args.wait_for_resources and not os.environ.get("RAY_ADDRESS"):  # a cluster is checked once joined
+        from orchestrator.capacity import check_fits, local_node
+
+        check_fits(res.cpu, res.gpu, [local_node()], "this machine (a local Ray)", args.sweep)
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     # Before Ray starts: a dead server would otherwise show up only as the first trial reports.
     check_reachable(uri, tracking_uri_source(args.tracking_uri, sweep.spec.tracking_uri, sweep.path))
     from orchestrator.runner import run_sweep
 
     warm_caches(t.config for t in sweep.trials)
-    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent)
+    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources)
     return report_outcome(sweep, uri, outcome)
 
 
@@ -117,7 +122,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.sweep)  # a bad file fails here, before the cluster is contacted
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
-    command = jobs.entrypoint(Path(args.sweep), uri, args.storage, args.max_concurrent)
+    command = jobs.entrypoint(Path(args.sweep), uri, args.storage, args.max_concurrent, args.wait_for_resources)
     job_id, url = jobs.submit(args.address, command, sweep.spec.name)
     print(f"Submitted sweep {sweep.spec.name!r} ({len(sweep.trials)} trials) as Ray job {job_id}")
     print(f"Dashboard: {url}")
@@ -250,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Tune results, checkpoints, Parquet: a folder every node sees, or s3://... (default ./{DEFAULT_STORAGE})")
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    p.add_argument("--wait-for-resources", action="store_true", help="start even when no node can hold a trial yet (an autoscaling cluster will add one)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an interrupted sweep from its results folder (same MLflow parent run)")
@@ -263,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow tracking URI the cluster can reach (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
     p.add_argument("--storage", default=CLUSTER_STORAGE, help=f"Tune storage on the cluster: shared folder or s3://... (default {CLUSTER_STORAGE} on the head)")
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    p.add_argument("--wait-for-resources", action="store_true", help="let the job wait for nodes an autoscaler will add (else a trial no node can hold is exit 2)")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("jobs", help="status, logs or stop of a submitted sweep")

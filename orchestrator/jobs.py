@@ -90,7 +90,7 @@ def job_url(address: str, job_id: str) -> str:
     return f"{address}/#/jobs/{job_id}"
 
 
-def entrypoint(sweep_file: Path, tracking_uri: str, storage: str, max_concurrent: int | None) -> str:
+def entrypoint(sweep_file: Path, tracking_uri: str, storage: str, max_concurrent: int | None, wait_for_resources: bool = False) -> str:
     """The job's driver command, run in the uploaded copy of the project (so `-m` imports it)."""
     root = project_root()
     try:
@@ -100,6 +100,8 @@ def entrypoint(sweep_file: Path, tracking_uri: str, storage: str, max_concurrent
     args = ["python", "-m", "orchestrator.cli", "run", relative.as_posix(), "--tracking-uri", tracking_uri, "--storage", storage]
     if max_concurrent:
         args += ["--max-concurrent", str(max_concurrent)]
+    if wait_for_resources:
+        args.append("--wait-for-resources")
     return shlex.join(args)
 
 

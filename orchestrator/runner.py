@@ -105,11 +105,22 @@ def trainable(sweep: Sweep):
     return tune.with_resources(train_trial, resources)
 
 
-def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None) -> SweepOutcome:
+def check_cluster_fits(sweep: Sweep) -> None:
+    """On a joined cluster: BadInput when no alive node can hold one trial (see capacity.check_fits)."""
+    from orchestrator.capacity import check_fits
+
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    res = sweep.spec.resources
+    check_fits(res.cpu, res.gpu, nodes, f"the Ray cluster ({len(nodes)} nodes)", str(sweep.path))
+
+
+def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False) -> SweepOutcome:
     started = time.time()
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     storage = normalize(storage)
     ensure_ray()
+    if not wait_for_resources:
+        check_cluster_fits(sweep)  # before the parent run: a sweep that cannot start writes nothing
     client = MlflowClient(tracking_uri)
     parent_run_id = start_parent_run(client, sweep, run_name)
     results_dir = join(storage, run_name)
