@@ -51,6 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.tracking_uri import resolve_tracking_uri, tracking_uri_source
 
     check_inputs((t.config for t in sweep.trials), args.sweep)
+    if not args.verbose:  # MLflow's store set-up lines ("Creating initial MLflow database tables...")
+        import logging
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
     res = sweep.spec.resources
     if not args.wait_for_resources and not os.environ.get("RAY_ADDRESS"):  # a cluster is checked once joined
         from orchestrator.capacity import check_fits, local_node
@@ -62,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.runner import run_sweep
 
     warm_caches(t.config for t in sweep.trials)
-    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources)
+    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources, args.verbose)
     return report_outcome(sweep, uri, outcome)
 
 
@@ -78,7 +82,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     sweep = sweep_from_text(info.sweep_path, info.sweep_text)
     check_inputs((t.config for t in sweep.trials), info.sweep_path)
     check_reachable(info.tracking_uri, f"{results_dir}: tracking store")
-    outcome = resume_sweep(sweep, info, results_dir)
+    outcome = resume_sweep(sweep, info, results_dir, args.verbose)
     return report_outcome(sweep, info.tracking_uri, outcome)
 
 
@@ -256,10 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Tune results, checkpoints, Parquet: a folder every node sees, or s3://... (default ./{DEFAULT_STORAGE})")
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     p.add_argument("--wait-for-resources", action="store_true", help="start even when no node can hold a trial yet (an autoscaling cluster will add one)")
+    p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output (configuration box, trial tables)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an interrupted sweep from its results folder (same MLflow parent run)")
     p.add_argument("results_dir", metavar="DIR", help="the folder `ncsweep run` printed as 'Results:'")
+    p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("submit", help="run a sweep as a Ray Job on a cluster (the project is uploaded)")

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from orchestrator.mlflow_store import with_backoff
+from orchestrator.progress import SweepProgress
 from orchestrator.spec import Sweep
 from orchestrator.storage import RunInfo, join, normalize, write_run_info
 from orchestrator.tracking import MlflowTracker, start_parent_run
@@ -87,17 +88,19 @@ def ensure_ray() -> None:
         ray.init(address=os.environ.get("RAY_ADDRESS"), logging_level=logging.WARNING, log_to_driver=False)
 
 
-def progress_printer(total: int, done: int = 0):
-    def on_done(name: str, status: str, last: dict) -> None:
-        nonlocal done
-        done += 1
-        key = "test/acc" if "test/acc" in last else "train/acc"
-        extra = f"  {key} {last[key]:.4f}" if isinstance(last.get(key), float) else ""
-        if last.get("error_file"):
-            extra += f"  (traceback: {last['error_file']})"
-        print(f"[{done}/{total}] {name}: {status} after {last.get('epoch', 0)} epochs{extra}", flush=True)
+def quiet_ray(verbose: bool) -> int:
+    """Ray Tune's own console output (configuration box, TensorBoard hint, per-trial tables) and
+    MLflow's store set-up lines are off unless `verbose`: ncsweep's progress view says what matters.
+    Returns Tune's verbosity."""
+    if verbose:
+        return 2
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # the legacy reporter, which verbose=0 silences entirely
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    return 0
 
-    return on_done
+
+def progress_for(sweep: Sweep, ended: dict[str, str] | None = None) -> SweepProgress:
+    return SweepProgress({t.name: t.config.train.epochs for t in sweep.trials}, dict(ended or {}))
 
 
 def trainable(sweep: Sweep):
@@ -114,8 +117,9 @@ def check_cluster_fits(sweep: Sweep) -> None:
     check_fits(res.cpu, res.gpu, nodes, f"the Ray cluster ({len(nodes)} nodes)", str(sweep.path))
 
 
-def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False) -> SweepOutcome:
+def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False, verbose: bool = False) -> SweepOutcome:
     started = time.time()
+    tune_verbosity = quiet_ray(verbose)
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     storage = normalize(storage)
     ensure_ray()
@@ -125,7 +129,8 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     parent_run_id = start_parent_run(client, sweep, run_name)
     results_dir = join(storage, run_name)
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
-    tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress_printer(len(sweep.trials)))
+    progress = progress_for(sweep)
+    tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result)
     trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
     checkpoints = sweep.spec.checkpoint
     tuner = tune.Tuner(
@@ -140,37 +145,41 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
             trial_dirname_creator=MlflowTracker.trial_name,
         ),
         run_config=tune.RunConfig(
-            name=run_name, storage_path=storage, callbacks=[tracker], verbose=0,
+            name=run_name, storage_path=storage, callbacks=[tracker], verbose=tune_verbosity,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints.keep),
             failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
         ),
     )  # fmt: skip
     print(f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {parent_run_id})", flush=True)
     print(f"Results:  {results_dir}  (if this driver dies: ncsweep resume {results_dir})", flush=True)
-    return _fit(tuner, client, tracker, results_dir, len(trials), started)
+    return _fit(tuner, client, tracker, results_dir, len(trials), started, progress)
 
 
-def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str) -> SweepOutcome:
+def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = False) -> SweepOutcome:
     """Continue an interrupted sweep in the same MLflow parent run: trials that ended stay ended,
     the others restart from their latest checkpoints (or from scratch if they had none)."""
     started = time.time()
+    quiet_ray(verbose)
     ensure_ray()
     client = MlflowClient(info.tracking_uri)
     tracker = MlflowTracker(client, info.parent_run_id, sweep)
     ended = tracker.adopt_existing_runs()
-    tracker.on_done = progress_printer(len(sweep.trials), len(ended))
+    progress = progress_for(sweep, ended)
+    tracker.on_done, tracker.on_result = progress.on_done, progress.on_result
     with_backoff(lambda: client.update_run(info.parent_run_id, status="RUNNING"), "reopening the parent run")
     print(f"Resuming sweep {sweep.spec.name!r} (MLflow parent run {info.parent_run_id}): "
           f"{len(ended)} of {len(sweep.trials)} trials had ended", flush=True)  # fmt: skip
     # The restored Tuner unpickles its callbacks as this process's tracker (see MlflowTracker).
     tuner = tune.Tuner.restore(results_dir, trainable(sweep), resume_unfinished=True, resume_errored=True)
-    return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started)
+    return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started, progress)
 
 
-def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float) -> SweepOutcome:
+def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float, progress: SweepProgress) -> SweepOutcome:
+    progress.start()
     try:
         tuner.fit()
     finally:
+        progress.stop()
         outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started)
         status = RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
         with_backoff(lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"), "tagging the parent run")

@@ -92,7 +92,10 @@ def _live_tracker(parent_run_id: str) -> MlflowTracker:
 class MlflowTracker(Callback):
     """Tune callback: one child run per trial under `parent_run_id`, one metric batch per epoch."""
 
-    def __init__(self, client: MlflowClient, parent_run_id: str, sweep: Sweep, on_done: Callable[[str, str, dict], None] | None = None):
+    def __init__(
+        self, client: MlflowClient, parent_run_id: str, sweep: Sweep,
+        on_done: Callable[[str, str, dict], None] | None = None, on_result: Callable[[str, dict], None] | None = None,
+    ):  # fmt: skip
         self.client = client
         self.parent_run_id = parent_run_id
         self.experiment_id = with_backoff(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
@@ -106,6 +109,7 @@ class MlflowTracker(Callback):
         self.histories: dict[str, dict[int, dict[str, float]]] = {}  # name -> epoch -> split metrics
         self.diverged: set[str] = set()
         self.on_done = on_done
+        self.on_result = on_result  # every epoch's report, for the progress view
         _LIVE[parent_run_id] = self
 
     def __reduce__(self):
@@ -159,6 +163,8 @@ class MlflowTracker(Callback):
         if "epoch" not in result:  # Tune's own end-of-trial record, e.g. after a resume at the last epoch
             return
         step = int(result["epoch"])
+        if self.on_result:
+            self.on_result(name, result)
         if step <= self.logged.get(name, 0):  # re-reported after a restart: the run has it already
             return
         run_id, now = self.run_ids[name], int(time.time() * 1000)

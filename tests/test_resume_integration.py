@@ -38,7 +38,7 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # Tune snapshots its state at most this often: the kill below comes after a snapshot that has
     # the running trials' checkpoints (ncsweep's own default is 5 s).
-    env = clean_env(TUNE_GLOBAL_CHECKPOINT_S="0.5")
+    env = clean_env(TUNE_GLOBAL_CHECKPOINT_S="0.5", NCSWEEP_PROGRESS_INTERVAL_S="1")
     log = tmp_path / "run.log"
     # No --tracking-uri, no --storage: the laptop path, MLflow's sqlite store and ncsweep_results/ in
     # the working directory, and a local Ray that the driver starts itself.
@@ -56,6 +56,11 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
         driver.send_signal(signal.SIGKILL)  # the driver only: no chance to clean up
     finally:
         stop_tree(driver)  # then the Ray processes it had started
+    # Not a terminal: progress lines with the ETA, and none of Ray Tune's own console output.
+    output = log.read_text()
+    assert re.search(r"progress: .*\d+ running.*; epochs \d+/\d+; ETA \d+", output), output[-3000:]
+    for noise in ("Configuration for experiment", "To visualize your results with TensorBoard", "Trial status", "Creating initial MLflow database"):
+        assert noise not in output, noise
     # A trial with 2 logged epochs reported its epoch-1 checkpoint over a second ago, so Tune's
     # last state snapshot knows it; such a trial must not start over.
     checkpointed = {name for name, (status, n) in before.items() if status == "running" and 2 <= n < EPOCHS}
