@@ -17,7 +17,7 @@ from orchestrator.errors import BadInput, from_validation
 from orchestrator.spec import load_sweep, read_yaml
 from trainers.config import TrialConfig, set_dotted
 
-OK, TRIAL_FAILED, BAD_INPUT = 0, 1, 2
+OK, TRIAL_FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130  # 130: stopped by a signal (128 + SIGINT)
 DEFAULT_STORAGE = "ncsweep_results"
 CLUSTER_STORAGE = "~/ncsweep_results"  # expanded on the cluster, by the job's driver
 
@@ -96,15 +96,22 @@ def report_outcome(sweep, uri: str, outcome) -> int:
         exported = export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
+        if outcome.interrupted:
+            print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+            return INTERRUPTED
         return TRIAL_FAILED
     print()
     print(format_summary(exported.trials))
     print_losses(exported, only_if_pooled=True)
-    counts = {s: list(outcome.statuses.values()).count(s) for s in sorted(set(outcome.statuses.values()))}
+    statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (len(sweep.trials) - len(outcome.statuses))
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
+    if outcome.interrupted:
+        print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+        return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 from ray import tune
 
+from analysis.runs import STATUS_TAG
 from orchestrator.mlflow_store import with_backoff
 from orchestrator.progress import SweepProgress
 from orchestrator.spec import Sweep
 from orchestrator.storage import RunInfo, join, normalize, write_run_info
-from orchestrator.tracking import MlflowTracker, start_parent_run
+from orchestrator.tracking import INTERRUPTED_STATUS, MlflowTracker, start_parent_run
 from trainers import TrialConfig, run_trial
 from trainers import state as train_state
 from trainers.loop import CHECKPOINT, DISTRIBUTIONS
@@ -75,6 +77,7 @@ class SweepOutcome:
     total: int
     statuses: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
+    interrupted: bool = False  # stopped by SIGINT/SIGTERM; `ncsweep resume results_dir` continues it
 
     @property
     def ok(self) -> bool:
@@ -174,14 +177,45 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = 
     return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started, progress)
 
 
+class StopOnSignal:
+    """SIGINT (Ctrl-C) or SIGTERM stop the sweep the way Tune stops on its own SIGUSR1: trials are
+    stopped, the experiment state saved, and fit() returns, so the driver can mark what was running
+    as interrupted and say how to resume. A second signal aborts at once."""
+
+    def __init__(self):
+        self.received: int | None = None
+
+    def __enter__(self):
+        os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # ours instead: the same for both signals
+        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _handle(self, sig, frame):
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = sig
+        print(f"\n{signal.Signals(sig).name}: stopping the trials and saving the sweep's state (again to abort at once)", flush=True)
+        signal.raise_signal(signal.SIGUSR1)  # Tune's graceful stop
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
 def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float, progress: SweepProgress) -> SweepOutcome:
     progress.start()
+    stop = StopOnSignal()
     try:
-        tuner.fit()
+        with stop:
+            tuner.fit()
     finally:
         progress.stop()
-        outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started)
-        status = RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
+        outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started, stop.received is not None)
+        if outcome.interrupted:
+            tracker.mark_interrupted()
+            with_backoff(lambda: client.set_tag(outcome.parent_run_id, STATUS_TAG, INTERRUPTED_STATUS), "tagging the parent run")
+        status = RunStatus.KILLED if outcome.interrupted else RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
         with_backoff(lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"), "tagging the parent run")
         with_backoff(lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)), "ending the parent run")
     return outcome

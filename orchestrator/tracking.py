@@ -79,6 +79,7 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
 # restored Tuner a tracker that has just read the child runs from MLflow instead of a stale copy.
 _LIVE: dict[str, MlflowTracker] = {}
 RUNNING_STATUS = "running"
+INTERRUPTED_STATUS = "interrupted"  # stopped by SIGINT/SIGTERM; a resume continues it
 FINAL_STATUSES = ("finished", "diverged", "error")
 NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
 
@@ -144,7 +145,9 @@ class MlflowTracker(Callback):
         name = self.trial_name(trial)
         if name in self.run_ids:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
-                with_backoff(lambda: self.client.set_tag(self.run_ids[name], STATUS_TAG, RUNNING_STATUS), "tagging a restarted trial")
+                run_id = self.run_ids[name]
+                with_backoff(lambda: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS), "tagging a restarted trial")
+                with_backoff(lambda: self.client.update_run(run_id, status="RUNNING"), "reopening a restarted trial")
             return
         spec = self.trials[name]
         tags = {
@@ -183,6 +186,16 @@ class MlflowTracker(Callback):
         self.logged[name] = step
         split_values = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
         self.histories.setdefault(name, {}).setdefault(step, {}).update(split_values)
+
+    def mark_interrupted(self) -> list[str]:
+        """The sweep was stopped: child runs of trials that had not ended get status KILLED and
+        ncsweep.status interrupted (a resume reopens them). Returns their names."""
+        names = [n for n in self.run_ids if n not in self.statuses]
+        for name in names:
+            run_id = self.run_ids[name]
+            with_backoff(lambda: self.client.set_tag(run_id, STATUS_TAG, INTERRUPTED_STATUS), f"tagging {name}")
+            with_backoff(lambda: self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED)), f"ending the run of {name}")
+        return names
 
     def _log_best(self, name: str, run_id: str) -> None:
         """best/<split>/<metric> at the epoch the paper reports (best test accuracy; the same rule

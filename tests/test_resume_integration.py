@@ -97,3 +97,37 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     parent_id = analyzed["parent_run_id"].iloc[0]
     assert main(["analyze", "--experiment", "test-crash", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
     assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2
+
+
+def test_sigint_stops_cleanly_then_resume_finishes(tmp_path):
+    """Ctrl-C (SIGINT to the driver): exit 130, the resume command printed last, no child run left
+    RUNNING (the interrupted ones are KILLED and tagged interrupted); `ncsweep resume` completes it."""
+    path = slow_sweep(tmp_path / "stop.yaml", "stop", seeds=(0,), max_concurrent=1)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = clean_env(TUNE_GLOBAL_CHECKPOINT_S="0.5")
+    log = tmp_path / "run.log"
+    driver = start([str(BIN / "ncsweep"), "run", str(path)], tmp_path, env, log)
+    runs = Runs(uri, "test-stop")
+    try:
+        runs.wait(lambda children: [r for r in children if len(runs.epochs(r)) >= 2] or None, 240, "a trial with 2 epochs", driver, log)
+        driver.send_signal(signal.SIGINT)
+        code = driver.wait(timeout=180)
+    finally:
+        stop_tree(driver)
+    output = log.read_text()
+    assert code == 130, output[-3000:]
+    results = re.search(r"Results:\s+(\S+)", output).group(1)
+    assert output.strip().splitlines()[-1] == f"interrupted: continue with: ncsweep resume {results}"
+    assert re.search(r"2 trials in \d+ s: .*interrupted", output), output[-2000:]
+    children = runs.children()
+    assert children and all(r.info.status != "RUNNING" for r in children)
+    assert any(r.info.status == "KILLED" and r.data.tags["ncsweep.status"] == "interrupted" for r in children)
+    assert runs.parents()[0].data.tags["ncsweep.status"] == "interrupted"
+
+    resumed = start([str(BIN / "ncsweep"), "resume", results], tmp_path, env, tmp_path / "resume.log")
+    try:
+        assert resumed.wait(timeout=300) == 0, (tmp_path / "resume.log").read_text()[-3000:]
+    finally:
+        stop_tree(resumed)
+    runs.assert_complete({"ce-s0", "bce-s0"})  # every epoch once
+    assert runs.parents()[0].info.status == "FINISHED"
