@@ -9,6 +9,8 @@ epochs.parquet: one row per trial x epoch with every logged metric.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -86,11 +88,17 @@ def best_epoch(history: dict[int, dict[str, float]]) -> int | None:
     return None
 
 
-def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None, use_artifacts: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """trials and epochs tables. Each run's history comes from its history artifact (one download)
+    when it has one, else from its per-metric histories (`use_artifacts=False` forces those)."""
+    from analysis.history import read_history
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per run otherwise
     trial_rows, epoch_rows = [], []
+    scratch = tempfile.TemporaryDirectory()
     for run in child_runs(client, experiment, parent_run_id):
         info, tags = run.info, run.data.tags
-        history = metric_histories(client, run)
+        history = (read_history(client, run, Path(scratch.name)) if use_artifacts else None) or metric_histories(client, run)
         epochs = sorted(history)
         best = best_epoch(history)
         end = info.end_time or info.start_time
@@ -107,6 +115,7 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
         trial_rows.append(row)
         for epoch in epochs:
             epoch_rows.append({"run_id": info.run_id, "run_name": info.run_name, "epoch": epoch, **history[epoch]})
+    scratch.cleanup()
     return pd.DataFrame(trial_rows), pd.DataFrame(epoch_rows)
 
 

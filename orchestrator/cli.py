@@ -106,6 +106,13 @@ def report_outcome(sweep, uri: str, outcome) -> int:
     statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (len(sweep.trials) - len(outcome.statuses))
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    from mlflow.tracking import MlflowClient
+
+    from orchestrator.tracking import publish_summary
+
+    outputs = [exported.trials_path, exported.epochs_path, exported.losses_path, exported.losses_figure]
+    local = [Path(p) for p in outputs if p is not None and Path(str(p)).is_file()]  # s3:// results stay where they are
+    publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local)
     print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")

@@ -38,7 +38,7 @@ def format_duration(seconds: float) -> str:
 class SweepProgress:
     epochs: dict[str, int]  # trial name -> epochs it runs
     ended: dict[str, str] = field(default_factory=dict)  # trial name -> final status
-    stream: TextIO = sys.stdout
+    stream: TextIO | None = None  # None: sys.stdout as it is when written to (not at import)
     interval: float = INTERVAL_S
     running: dict[str, Running] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
@@ -101,12 +101,16 @@ class SweepProgress:
         return table
 
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def out(self) -> TextIO:
+        return self.stream if self.stream is not None else sys.stdout
+
     def start(self) -> None:
-        if self.stream.isatty():
+        if self.out.isatty():
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(get_renderable=self.render, console=Console(file=self.stream), refresh_per_second=2, transient=True)
+            self._live = Live(get_renderable=self.render, console=Console(file=self.out), refresh_per_second=2, transient=True)
             self._live.start()
             return
         threading.Thread(target=self._lines, daemon=True, name="ncsweep-progress").start()
@@ -125,4 +129,4 @@ class SweepProgress:
         if self._live is not None:
             self._live.console.print(text, highlight=False)
         else:
-            print(text, file=self.stream, flush=True)
+            print(text, file=self.out, flush=True)

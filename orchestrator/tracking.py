@@ -26,17 +26,22 @@ from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
 from analysis.export import NoRuns, best_epoch, child_runs, metric_histories
+from analysis.history import log_history
 from analysis.runs import (
     BEST_EPOCH_TAG,
     BEST_PREFIX,
+    BEST_TRIAL_TAG,
     COMMIT_TAG,
     CONFIG_TAG,
     DISTRIBUTIONS_ARTIFACT,
+    FIGURES_DIR,
     METRIC_PREFIXES,
     PARENT_TAG,
     SHA_TAG,
     STATUS_TAG,
+    SUMMARY_PREFIX,
     SWEEP_TAG,
+    TABLES_DIR,
     TRIAL_TAG,
 )  # fmt: skip
 from orchestrator.mlflow_store import with_backoff
@@ -107,7 +112,9 @@ class MlflowTracker(Callback):
         self.logged: dict[str, int] = {}  # name -> last epoch in its child run
         self.attempt: dict[str, tuple[str, int]] = {}  # name -> (node, resumed-from epoch) last tagged
         self.statuses: dict[str, str] = {}
-        self.histories: dict[str, dict[int, dict[str, float]]] = {}  # name -> epoch -> split metrics
+        # name -> epoch -> every logged metric, kept until the trial ends (best/ and the history
+        # artifact are written from it, then it is dropped: memory stays bounded by the trials running)
+        self.histories: dict[str, dict[int, dict[str, float]]] = {}
         self.diverged: set[str] = set()
         self.on_done = on_done
         self.on_result = on_result  # every epoch's report, for the progress view
@@ -135,7 +142,7 @@ class MlflowTracker(Callback):
             self.run_ids[name] = run.info.run_id
             history = with_backoff(lambda: metric_histories(self.client, run), f"reading the history of {name}")
             self.logged[name] = max(history, default=0)
-            self.histories[name] = {e: {k: v for k, v in m.items() if k.startswith(("train/", "test/"))} for e, m in history.items()}
+            self.histories[name] = history
             status = run.data.tags.get(STATUS_TAG)
             if status in FINAL_STATUSES and run.info.status != "RUNNING":
                 self.statuses[name] = status
@@ -184,8 +191,7 @@ class MlflowTracker(Callback):
         if result.get("diverged"):
             self.diverged.add(name)
         self.logged[name] = step
-        split_values = {k: v for k, v in values.items() if k.startswith(("train/", "test/"))}
-        self.histories.setdefault(name, {}).setdefault(step, {}).update(split_values)
+        self.histories.setdefault(name, {}).setdefault(step, {}).update(values)
 
     def mark_interrupted(self) -> list[str]:
         """The sweep was stopped: child runs of trials that had not ended get status KILLED and
@@ -205,7 +211,7 @@ class MlflowTracker(Callback):
         if epoch is None:
             return
         now = int(time.time() * 1000)
-        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items()]
+        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items() if key.startswith(("train/", "test/"))]
         with_backoff(lambda: self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(BEST_EPOCH_TAG, str(epoch))]), f"logging best/ of {name}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
@@ -222,6 +228,9 @@ class MlflowTracker(Callback):
         self.statuses[name] = status
         if run_id is not None:
             self._log_best(name, run_id)
+            if name in self.histories:
+                history = self.histories.pop(name)
+                with_backoff(lambda: log_history(self.client, run_id, history), f"logging the history of {name}")
             with_backoff(lambda: self.client.set_tag(run_id, STATUS_TAG, status), f"tagging {name}")
             with_backoff(lambda: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), f"ending the run of {name}")
         if self.on_done:
@@ -230,3 +239,23 @@ class MlflowTracker(Callback):
             if status == "error":
                 details["error_file"] = getattr(trial, "error_file", None)
             self.on_done(name, status, details)
+
+
+def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path]) -> None:
+    """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time
+    and the best trial (highest final test accuracy among the finished) as metrics and tags, and the
+    Parquet tables and figures as artifacts (tables/, figures/)."""
+    metrics = {f"{SUMMARY_PREFIX}trials_{status}": float(n) for status, n in counts.items()}
+    metrics[f"{SUMMARY_PREFIX}wall_s"] = float(wall_s)
+    tags = []
+    done = trials[trials["status"] == "finished"] if "status" in trials else trials.iloc[0:0]
+    if "final/test/acc" in done and done["final/test/acc"].notna().any():
+        best = done.loc[done["final/test/acc"].idxmax()]
+        metrics[f"{SUMMARY_PREFIX}best_test_acc"] = float(best["final/test/acc"])
+        tags.append(RunTag(BEST_TRIAL_TAG, str(best["run_name"])))
+    now = int(time.time() * 1000)
+    batch = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    with_backoff(lambda: client.log_batch(parent_run_id, metrics=batch, tags=tags), "logging the sweep summary")
+    for path in files:
+        folder = FIGURES_DIR if path.suffix == ".png" else TABLES_DIR
+        with_backoff(lambda: client.log_artifact(parent_run_id, str(path), folder), f"logging {path.name}")

@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -34,7 +35,20 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     assert len(parents) == 1
     parent = parents[0]
     assert parent.data.tags[SHA_TAG] and parent.info.status == "FAILED"
-    assert [a.path for a in client.list_artifacts(parent.info.run_id)] == ["sweep.yaml"]
+    # The sweep at a glance on its parent run: counts, wall time, best trial, tables and figures.
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == ["figures", "sweep.yaml", "tables"]
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == ["tables/epochs.parquet", "tables/losses.parquet", "tables/trials.parquet"]
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "figures")] == ["figures/fig_losses.png"]
+    # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
+    from analysis.export import tables
+
+    fast, slow = tables(client, "test-server", parent.info.run_id), tables(client, "test-server", parent.info.run_id, use_artifacts=False)
+    for new, old in zip(fast, slow):
+        pd.testing.assert_frame_equal(new.sort_index(axis=1), old.sort_index(axis=1))
+    assert len(fast[1]) == 4 * 3
+    summary = parent.data.metrics
+    assert summary["sweep/trials_finished"] == 2 and summary["sweep/trials_diverged"] == 2 and summary["sweep/wall_s"] > 0
+    assert 0 <= summary["sweep/best_test_acc"] <= 1 and parent.data.tags["ncsweep.best_trial"].endswith("lr0.05-s0")
 
     children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
     by_name = {r.info.run_name: r for r in children}
@@ -51,8 +65,10 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
             history = client.get_metric_history(run.info.run_id, key)
             assert [m.step for m in history] == [1, 2, 3], key
             assert all(math.isfinite(m.value) for m in history)
-        # the final distributions (through the server's artifact proxy) and the best epoch's metrics
-        assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["distributions.json"]
+        # the final distributions and the whole history (through the server's artifact proxy), and
+        # the best epoch's metrics
+        assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["distributions.json", "history.parquet"]
+        assert run.data.tags["ncsweep.history"] == "history.parquet"
         best_epoch = int(run.data.tags["ncsweep.best_epoch"])
         best = client.get_metric_history(run.info.run_id, "best/test/acc")
         assert [m.step for m in best] == [best_epoch]
