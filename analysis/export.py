@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ TRIAL_FIELDS = [
     pa.field("epochs", pa.int64()), pa.field("best_epoch", pa.int64()),
 ]  # fmt: skip
 EPOCH_FIELDS = [pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("epoch", pa.int64())]
+
+
+READERS = 8  # history artifacts downloaded at once
 
 
 class NoRuns(LookupError):
@@ -95,10 +99,14 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per run otherwise
     trial_rows, epoch_rows = [], []
-    scratch = tempfile.TemporaryDirectory()
-    for run in child_runs(client, experiment, parent_run_id):
+    runs = child_runs(client, experiment, parent_run_id)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Downloads in parallel: against a tracking server each is a round trip.
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            found = list(pool.map(lambda run: read_history(client, run, Path(scratch)) if use_artifacts else None, runs))
+    for run, history in zip(runs, found):
         info, tags = run.info, run.data.tags
-        history = (read_history(client, run, Path(scratch.name)) if use_artifacts else None) or metric_histories(client, run)
+        history = history or metric_histories(client, run)
         epochs = sorted(history)
         best = best_epoch(history)
         end = info.end_time or info.start_time
@@ -115,7 +123,6 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
         trial_rows.append(row)
         for epoch in epochs:
             epoch_rows.append({"run_id": info.run_id, "run_name": info.run_name, "epoch": epoch, **history[epoch]})
-    scratch.cleanup()
     return pd.DataFrame(trial_rows), pd.DataFrame(epoch_rows)
 
 

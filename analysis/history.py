@@ -55,7 +55,12 @@ def read_history(client, run, scratch: Path) -> History | None:
     name = run.data.tags.get(HISTORY_TAG)
     if not name:
         return None
-    local = client.download_artifacts(run.info.run_id, name, str(scratch))
+    from mlflow.artifacts import download_artifacts
+
+    # From the run's artifact URI, known from the search: no get_run / list round trips; a file
+    # store is read in place, a proxied store (mlflow-artifacts:/) costs one GET.
+    uri = f"{run.info.artifact_uri.rstrip('/')}/{name}"
+    local = download_artifacts(artifact_uri=uri, dst_path=str(scratch / run.info.run_id), tracking_uri=client.tracking_uri)
     try:
         return from_table(pq.read_table(local))
     finally:
