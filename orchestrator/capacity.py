@@ -52,11 +52,14 @@ def capacity(cpu: float, gpu: float, cpus: float, gpus: float, trials: int, max_
     return Capacity(at_once, limited_by, math.ceil(trials / at_once) if at_once else 0)
 
 
-def local_node() -> dict[str, float]:
-    """What a local Ray started here would have: the CPUs this process may run on, the CUDA GPUs."""
+def local_node(count_gpus: bool = True) -> dict[str, float]:
+    """What a local Ray started here would have: the CPUs this process may run on, the CUDA GPUs
+    (counted through torch, seconds of import: only when a trial asks for a GPU)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not count_gpus:
+        return {"CPU": float(cpus)}
     import torch
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return {"CPU": float(cpus), "GPU": float(torch.cuda.device_count())}
 
 

@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.wait_for_resources and not os.environ.get("RAY_ADDRESS"):  # a cluster is checked once joined
         from orchestrator.capacity import check_fits, local_node
 
-        check_fits(res.cpu, res.gpu, [local_node()], "this machine (a local Ray)", args.sweep)
+        check_fits(res.cpu, res.gpu, [local_node(count_gpus=res.gpu > 0)], "this machine (a local Ray)", args.sweep)
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     # Before Ray starts: a dead server would otherwise show up only as the first trial reports.
     check_reachable(uri, tracking_uri_source(args.tracking_uri, sweep.spec.tracking_uri, sweep.path))

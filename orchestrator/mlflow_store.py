@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import requests
@@ -58,12 +59,28 @@ def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None
             wait = min(wait * 2, longest)
 
 
+def new_sqlite_file(uri: str) -> Path | None:
+    """The file of a `sqlite:///` store that does not exist yet, else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = Path(uri.removeprefix("sqlite:///").split("?")[0])
+    return None if path.exists() else path
+
+
 def check_reachable(uri: str, source: str) -> None:
     """Raise BadInput naming `source` (where the URI came from) when the store cannot be used.
 
     An http(s) server is asked for its /health page with a short timeout: MLflow's client would
-    otherwise retry a refused connection for minutes before saying anything.
+    otherwise retry a refused connection for minutes before saying anything. A sqlite store that
+    does not exist yet needs only a writable folder: creating its tables takes seconds, which the
+    runner spends while Ray starts (runner.open_store_while_ray_starts).
     """
+    new = new_sqlite_file(uri)
+    if new is not None:
+        folder = new.parent.resolve()
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise BadInput(f"{source} {uri}: cannot open the MLflow tracking store ({folder} is not a writable folder). No trial was started.")
+        return
     try:
         if uri.startswith(("http://", "https://")):
             response = requests.get(uri.rstrip("/") + "/health", timeout=10)
@@ -80,3 +97,44 @@ def check_reachable(uri: str, source: str) -> None:
     except Exception as exc:  # noqa: BLE001 - a store we cannot open is bad input, whatever the cause
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise BadInput(f"{source} {uri}: cannot open the MLflow tracking store ({first}). No trial was started.") from None
+
+
+class BackgroundWriter:
+    """The driver's MLflow writes, done in order on one background thread.
+
+    Why: a function trainable's `tune.report` waits until the driver's Tune loop has taken the
+    result, and Tune runs its callbacks on that loop. A store write there (tens of ms on sqlite, a
+    round trip on a server; minutes during an outage) would hold every running trial still. Queued
+    here, the loop returns at once and the writes overlap the training. FIFO order keeps a run's
+    creation before its metrics; `flush()` waits for the queue and raises a write that failed for
+    good (after `with_backoff` gave up), so nothing is silently lost.
+    """
+
+    def __init__(self):
+        import queue
+        import threading
+
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="ncsweep-mlflow-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, call: Callable[[], object], what: str) -> None:
+        self._queue.put((call, what))
+
+    def _work(self) -> None:
+        while True:
+            call, what = self._queue.get()
+            try:
+                if self._error is None:  # after a lost write, the later ones would be inconsistent
+                    with_backoff(call, what)
+            except BaseException as exc:  # noqa: BLE001 - handed to flush(), in the driver's thread
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        self._queue.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

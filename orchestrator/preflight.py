@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 from orchestrator.errors import BadInput
 from trainers.config import TrialConfig
-from trainers.data import DataUnavailable, vision
-from trainers.models import WeightsUnavailable
+from trainers.dataset_configs import TorchvisionData
+from trainers.errors import DataUnavailable, WeightsUnavailable
 
 
 def _distinct(configs: Iterable[TrialConfig], part) -> list:
@@ -40,5 +40,7 @@ def warm_caches(configs: Iterable[TrialConfig]) -> None:
     """Decode each in-memory dataset once on the driver, so concurrent trials find the cache
     instead of all decoding the same files at once."""
     for data in _distinct(configs, lambda c: c.data):
-        if data.name in vision.SOURCES:
+        if isinstance(data, TorchvisionData):
+            from trainers.data import vision  # torch: only a sweep with such data pays its import
+
             vision.decoded(data)

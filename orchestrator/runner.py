@@ -8,14 +8,12 @@ RUN_INFO record, so `ncsweep resume FOLDER` can continue it after the driver die
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ray
 from mlflow.entities import RunStatus
@@ -28,46 +26,18 @@ from orchestrator.progress import SweepProgress
 from orchestrator.spec import Sweep
 from orchestrator.storage import RunInfo, join, normalize, write_run_info
 from orchestrator.tracking import INTERRUPTED_STATUS, MlflowTracker, start_parent_run
-from trainers import TrialConfig, run_trial
-from trainers import state as train_state
-from trainers.loop import CHECKPOINT, DISTRIBUTIONS
+from orchestrator.trainable import train_trial
 
 # Tune snapshots its experiment state at most every this many seconds ("auto" waits >= 10 s). After
 # a driver crash, trials resume from the checkpoints the last snapshot knew; a sweep-sized state
 # costs milliseconds to write, so snapshot often.
 os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "5")
+# Tune's default result loggers (CSV, JSON, TensorBoard) would write every result of every trial a
+# second time, in the driver's loop that the trials wait on (a quarter of the overhead of a sweep
+# of small trials); MLflow and the history artifacts already hold every value.
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 # Tune warns when checkpoints force snapshots more often than that; with small trials they do, harmlessly.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-
-def train_trial(tune_config: dict) -> None:
-    """The Tune trainable: a plain function that rebuilds the typed config and reports each epoch.
-
-    A restarted trial (a retry after a failure, or a resumed sweep) gets its latest checkpoint from
-    Tune and continues after that epoch. The final distributions travel as one JSON string: Tune's
-    result loggers would otherwise flatten thousands of list entries into columns.
-    """
-    config = TrialConfig.model_validate(tune_config["trial"]["config"])
-    resume_from = None
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            resume_from = train_state.load(Path(folder))
-    where = {"node_id": ray.get_runtime_context().get_node_id(), "resumed_from": resume_from["epoch"] if resume_from else 0}
-
-    def report(epoch: int, metrics: dict) -> None:
-        result = {**metrics, **where, "epoch": epoch}
-        if DISTRIBUTIONS in result:
-            result[DISTRIBUTIONS] = json.dumps(result[DISTRIBUTIONS])
-        state = result.pop(CHECKPOINT, None)
-        if state is None:
-            tune.report(result)
-            return
-        with tempfile.TemporaryDirectory() as folder:  # Tune copies it to the storage in report()
-            train_state.save(state, Path(folder))
-            tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
-
-    run_trial(config, report, tune_config["checkpoint_every"], resume_from)
 
 
 @dataclass
@@ -91,6 +61,25 @@ def ensure_ray() -> None:
         ray.init(address=os.environ.get("RAY_ADDRESS"), logging_level=logging.WARNING, log_to_driver=False)
 
 
+def open_store_while_ray_starts(client: MlflowClient) -> threading.Thread | None:
+    """Starting a local Ray takes ~5 s of mostly waiting on its processes, and opening a new sqlite
+    store ~3 s (MLflow creates and migrates its tables): do the second during the first. Only for
+    a local Ray, whose resources the CLI has already checked, so a sweep that cannot run still
+    writes nothing. Errors are left to the first real call, which retries and reports them."""
+    if ray.is_initialized() or os.environ.get("RAY_ADDRESS"):
+        return None
+
+    def touch() -> None:
+        try:
+            client.search_experiments(max_results=1)
+        except Exception:  # noqa: BLE001 - reported by the first real call
+            pass
+
+    thread = threading.Thread(target=touch, name="ncsweep-open-store", daemon=True)
+    thread.start()
+    return thread
+
+
 def quiet_ray(verbose: bool) -> int:
     """Ray Tune's own console output (configuration box, TensorBoard hint, per-trial tables) and
     MLflow's store set-up lines are off unless `verbose`: ncsweep's progress view says what matters.
@@ -99,6 +88,11 @@ def quiet_ray(verbose: bool) -> int:
         return 2
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # the legacy reporter, which verbose=0 silences entirely
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # With Tune's result files off (see TUNE_DISABLE_AUTO_CALLBACK_LOGGERS) its ResultGrid warns
+    # once per trial that it found none; MLflow holds every result.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    # A local Ray turns token auth on by itself and says so on every start: nothing to act on.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     return 0
 
 
@@ -108,7 +102,8 @@ def progress_for(sweep: Sweep, ended: dict[str, str] | None = None) -> SweepProg
 
 def trainable(sweep: Sweep):
     resources = {"cpu": sweep.spec.resources.cpu, "gpu": sweep.spec.resources.gpu}
-    return tune.with_resources(train_trial, resources)
+    configs = {t.name: t.config.model_dump(mode="json") for t in sweep.trials}
+    return tune.with_resources(tune.with_parameters(train_trial, configs=configs), resources)
 
 
 def check_cluster_fits(sweep: Sweep) -> None:
@@ -125,16 +120,19 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     tune_verbosity = quiet_ray(verbose)
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     storage = normalize(storage)
+    client = MlflowClient(tracking_uri)
+    opening = open_store_while_ray_starts(client)
     ensure_ray()
     if not wait_for_resources:
         check_cluster_fits(sweep)  # before the parent run: a sweep that cannot start writes nothing
-    client = MlflowClient(tracking_uri)
+    if opening is not None:
+        opening.join()
     parent_run_id = start_parent_run(client, sweep, run_name)
     results_dir = join(storage, run_name)
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
     progress = progress_for(sweep)
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result)
-    trials = [{"name": t.name, "config": t.config.model_dump(mode="json")} for t in sweep.trials]
+    trials = [t.name for t in sweep.trials]
     checkpoints = sweep.spec.checkpoint
     tuner = tune.Tuner(
         trainable(sweep),
@@ -211,6 +209,7 @@ def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, 
             tuner.fit()
     finally:
         progress.stop()
+        tracker.flush()  # the queued MLflow writes of the last results (and of an interrupt's)
         outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started, stop.received is not None)
         if outcome.interrupted:
             tracker.mark_interrupted()

@@ -24,7 +24,7 @@ from orchestrator.tracking import NODE_TAG, RESUMED_TAG, MlflowTracker, start_pa
 
 def fake_trial(name: str, last_result: dict | None = None):
     """What the tracker reads from a Tune trial: its config (our trial name) and last result."""
-    return SimpleNamespace(config={"trial": {"name": name}}, last_result=last_result or {}, error_file=None)
+    return SimpleNamespace(config={"trial": name}, last_result=last_result or {}, error_file=None)
 
 
 def result(epoch: int, node: str = "node-a", resumed: int = 0) -> dict:
@@ -49,6 +49,7 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
     tracker.on_trial_start(0, [], trial)
     for epoch in (3, 4):
         tracker.on_trial_result(0, [], trial, result(epoch, node="node-b", resumed=2))
+    tracker.flush()  # the writes are queued to a background thread
     run_id = tracker.run_ids["ce-s0"]
     assert steps(client, run_id, "optim/batch_loss") == [1, 2, 3, 4]
     tags = client.get_run(run_id).data.tags
@@ -63,6 +64,7 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
         resumed.on_trial_result(0, [], trial, result(epoch, resumed=3))
     resumed.on_trial_result(0, [], trial, {"done": True})  # Tune's own record: no epoch, ignored
     resumed.on_trial_complete(0, [], fake_trial("ce-s0", result(6)))
+    resumed.flush()
     assert steps(client, run_id, "optim/batch_loss") == [1, 2, 3, 4, 5, 6]
     assert steps(client, run_id, "test/acc") == [1, 2, 3, 4, 5, 6]
     run = client.get_run(run_id)
@@ -115,6 +117,15 @@ def test_unreachable_server_and_unopenable_store_are_bad_input(tmp_path):
     (tmp_path / "a-file").write_text("")
     with pytest.raises(BadInput, match="cannot open the MLflow tracking store"):
         check_reachable(f"sqlite:///{tmp_path}/a-file/mlflow.db", "--tracking-uri")  # a file, not a folder
+
+
+def test_a_new_sqlite_store_is_checked_without_being_created(tmp_path):
+    # Its tables are created while Ray starts (runner.open_store_while_ray_starts), not before.
+    db = tmp_path / "mlflow.db"
+    check_reachable(f"sqlite:///{db}", "--tracking-uri")
+    assert not db.exists()
+    with pytest.raises(BadInput, match=r"^--tracking-uri sqlite:///.*/missing/mlflow.db: cannot open .* is not a writable folder"):
+        check_reachable(f"sqlite:///{tmp_path}/missing/mlflow.db", "--tracking-uri")
 
 
 def test_run_info_round_trip_and_a_folder_without_it(tmp_path, capsys):

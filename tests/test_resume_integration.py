@@ -76,6 +76,8 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     output = log2.read_text()
     assert code == 0, output[-3000:]
     assert f"{sum(s == 'finished' for s, _ in before.values())} of 4 trials had ended" in output
+    for noise in ("Failed to fetch metrics", "Token authentication is enabled"):  # Ray's, at the end and start
+        assert noise not in output, noise
 
     final = runs.assert_complete({"ce-s0", "ce-s1", "bce-s0", "bce-s1"})
     assert len(runs.parents()) == 1 and runs.parents()[0].info.status == "FINISHED"  # the same parent run

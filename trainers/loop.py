@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,16 +20,8 @@ from trainers.losses import soft_targets
 from trainers.metrics import loss_metrics, score_samples, split_metrics
 from trainers.models import Classifier, build_model
 from trainers.optim import build_optimizer, build_scheduler
+from trainers.report import CHECKPOINT, DISTRIBUTIONS, DIVERGED, FINISHED, Report  # noqa: F401 - re-exported
 
-Report = Callable[[int, dict[str, Any]], None]
-
-FINISHED, DIVERGED = "finished", "diverged"
-# The last report also carries this key: the final bias vector and per-split samples of the
-# positive and negative bias-free scores (the distributions of the paper's Fig. 3 violins).
-DISTRIBUTIONS = "distributions"
-# With checkpointing on, a report also carries this key every `checkpoint_every` epochs and at the
-# last one: the full training state (trainers.state.capture), for the caller to persist.
-CHECKPOINT = "checkpoint"
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
 
 

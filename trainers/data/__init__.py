@@ -9,13 +9,16 @@ gives an object with the interface of `TensorData` (in memory) or `ImageFolderDa
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from trainers.data.base import DataUnavailable, TensorData
-from trainers.data.imagenet import ImageFolderData
 from trainers.dataset_configs import DataVariant
 
-Dataset = Union[TensorData, ImageFolderData]
+if TYPE_CHECKING:
+    from trainers.data.imagenet import ImageFolderData
+
+# The streamed loader (torchvision, a second of import) is imported by the one variant that uses it.
+Dataset = Union[TensorData, "ImageFolderData"]
 
 
 def ensure_available(cfg: DataVariant) -> None:
@@ -25,6 +28,14 @@ def ensure_available(cfg: DataVariant) -> None:
 
 def load_dataset(cfg: DataVariant) -> Dataset:
     return cfg.load()
+
+
+def __getattr__(name: str):
+    if name == "ImageFolderData":
+        from trainers.data.imagenet import ImageFolderData
+
+        return ImageFolderData
+    raise AttributeError(f"module 'trainers.data' has no attribute {name!r}")
 
 
 __all__ = ["DataUnavailable", "Dataset", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]

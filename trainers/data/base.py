@@ -14,12 +14,9 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from trainers.data.augment import random_crop_flip
+from trainers.errors import DataUnavailable  # noqa: F401 - raised by the loaders, imported from here
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-class DataUnavailable(Exception):
-    """The dataset's files are missing or unreadable; the message names the path and the fix."""
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,19 @@ from numpy's global generator, which `run_trial` seeds.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from timm.data import Mixup
 
 from trainers.config import MixupConfig
 
+if TYPE_CHECKING:
+    from timm.data import Mixup
+
 
 def build_mixup(cfg: MixupConfig, num_classes: int) -> Mixup:
+    from timm.data import Mixup  # timm (and torchvision under it): a second of import, for DA2 only
+
     return Mixup(
         mixup_alpha=cfg.mixup_alpha, cutmix_alpha=cfg.cutmix_alpha, prob=cfg.prob,
         switch_prob=cfg.switch_prob, mode="batch", label_smoothing=cfg.label_smoothing, num_classes=num_classes,

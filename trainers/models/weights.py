@@ -1,6 +1,3 @@
 """The error a model raises when its pretrained weights are not in the local cache."""
 
-
-class WeightsUnavailable(Exception):
-    """Pretrained weights requested but not cached locally; the message names the path and the fix
-    (nothing is ever downloaded during a trial)."""
+from trainers.errors import WeightsUnavailable  # noqa: F401 - raised by the model builders
