@@ -157,6 +157,16 @@ class MlflowTracker(Callback):
     def on_experiment_end(self, trials, **info):
         self.flush()
 
+    def get_state(self) -> None:
+        """Tune asks for this while it snapshots its experiment state, before the snapshot goes to
+        the storage that `ncsweep resume` reads. A resumed sweep neither reruns the trials the
+        snapshot has as ended nor re-reports the epochs before their checkpoints, so MLflow must
+        hold everything reported so far first: the pending values are written and waited for
+        here (once per snapshot, every few seconds, instead of once per result). No state of
+        its own: a resumed tracker reads MLflow (`adopt_existing_runs`)."""
+        self.flush()
+        return None
+
     def on_step_end(self, iteration, trials, **info):
         """Tune's loop turns several times a second: hand on the values that have waited long enough."""
         now = time.monotonic()

@@ -75,6 +75,24 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
     assert again.adopt_existing_runs() == {"ce-s0": "finished"}
 
 
+def test_everything_reported_is_in_mlflow_before_tune_snapshots_its_state(tmp_path, monkeypatch):
+    # Epochs are batched for up to NCSWEEP_TRACKING_FLUSH_S; a snapshot cannot wait: a sweep resumed
+    # from it restarts a trial after its checkpoint and never reports the epochs before again.
+    monkeypatch.setenv("NCSWEEP_TRACKING_FLUSH_S", "3600")
+    sweep = load_sweep(tiny_sweep(tmp_path / "s.yaml"))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracker = MlflowTracker(client, start_parent_run(client, sweep, "parent"), sweep)
+    trial = fake_trial("ce-s0")
+    tracker.on_trial_start(0, [], trial)
+    for epoch in (1, 2):
+        tracker.on_trial_result(0, [], trial, result(epoch))
+        tracker.on_step_end(0, [])
+    tracker.writer.flush()
+    assert steps(client, tracker.run_ids["ce-s0"], "optim/batch_loss") == []  # still batched
+    tracker.get_state()  # what Tune's snapshot calls on its callbacks
+    assert steps(client, tracker.run_ids["ce-s0"], "optim/batch_loss") == [1, 2]
+
+
 def test_tracker_pickles_as_a_reference_to_this_process_tracker(tmp_path):
     import ray.cloudpickle as pickle
 
