@@ -175,8 +175,10 @@ def parse_overrides(pairs: Sequence[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    tree: dict[str, Any] = {}
+def trial_config(args: argparse.Namespace, tree: dict[str, Any] | None = None) -> tuple[TrialConfig, str]:
+    """The trial config of `train` and `bench`: the TRIAL file (else `tree`) with the --set
+    overrides, validated; and where it came from, for messages."""
+    tree = dict(tree or {})
     source = "--set"
     if args.trial:
         _, tree = read_yaml(Path(args.trial))
@@ -190,9 +192,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         except KeyError:
             raise BadInput(f"--set {key}: goes through a value that is not a section") from None
     try:
-        config = TrialConfig.model_validate(tree)
+        return TrialConfig.model_validate(tree), source
     except ValidationError as exc:
         raise from_validation(exc, source, TrialConfig) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config, source = trial_config(args)
     from orchestrator.preflight import check_inputs
     from trainers import FINISHED, run_trial
 
@@ -205,6 +211,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     status = run_trial(config, report)
     print(status)
     return OK if status == FINISHED else TRIAL_FAILED
+
+
+# `ncsweep bench` without a TRIAL file: the paper's CIFAR-10 ResNet-18 recipe (CIFAR stem, batch
+# 128, DA1 crop and flip), every metric every epoch.
+BENCH_TRIAL = {
+    "data": {"name": "cifar10"}, "model": {"name": "resnet18"},
+    "train": {"batch_size": 128, "augment": "da1"}, "metrics": {"every": 1},
+}  # fmt: skip
+BENCH_DATA = {False: (10_000, 2_000), True: (1_280, 256)}  # random CIFAR-10 images written: train, test (--quick)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import tempfile
+
+    config, source = trial_config(args, None if args.trial else BENCH_TRIAL)
+    try:
+        pack = [int(n) for n in args.pack.split(",")] if args.pack else []
+    except ValueError:
+        pack = [0]
+    if any(n < 1 for n in pack):
+        raise BadInput(f"--pack {args.pack}: expected numbers of copies >= 1, e.g. 1,2,4")
+    cpus = args.cpus or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="ncsweep-bench-") as scratch:
+        if config.data.name == "cifar10" and getattr(config.data, "root", None) is None:
+            # No data given: random pixels in the real file format (a step costs the same).
+            from trainers.bench.cifar_files import write_random_cifar10
+
+            write_random_cifar10(Path(scratch), *BENCH_DATA[args.quick])
+            config = config.model_copy(update={"data": config.data.model_copy(update={"root": scratch})})
+        from orchestrator.preflight import check_inputs
+
+        check_inputs([config], source)
+        from trainers.bench.report import print_table, run_bench, write_json
+
+        result = run_bench(config, args.reference, pack, args.quick, cpus, say=lambda line: print(line, flush=True))
+    print_table(result)
+    write_json(result, Path(args.json))
+    print(f"JSON:     {args.json}")
+    return OK
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -307,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trial", nargs="?", help="a YAML file of trial config sections")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. loss.name=bce")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("bench", help="training images/s on this device: vs the official loader, bf16/channels_last/compile, packed copies")
+    p.add_argument("trial", nargs="?", help="a YAML file of trial config sections (default: CIFAR-10 ResNet-18, batch 128)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. train.batch_size=256")
+    p.add_argument("--pack", metavar="N,N,...", help="also N copies at once on the device, e.g. 1,2,4 (as Ray packs trials with gpu: 1/N)")
+    p.add_argument("--reference", action="store_true", help="also the official code's loader (torchvision Dataset + DataLoader) and the ratio")
+    p.add_argument("--quick", action="store_true", help="fewer steps and a smaller data file (minutes on a CPU)")
+    p.add_argument("--cpus", type=int, help="CPUs a trial gets: loader workers and CPU threads (default: this machine's)")
+    p.add_argument("--json", default="ncsweep_bench.json", help="where to write the table (default ./ncsweep_bench.json)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("analyze", help="MLflow runs -> trials.parquet and epochs.parquet (--paper: tables, figures)")
     p.add_argument("--experiment", required=True)

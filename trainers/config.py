@@ -81,6 +81,9 @@ class TrainConfig(Section):
     # NHWC memory layout for conv nets: "auto" = on CUDA for image models (tensor cores want
     # NHWC); no effect on the MLP.
     channels_last: Literal["auto"] | bool = "auto"
+    # torch.compile the training forward: fewer kernel launches on a GPU once compiled (the first
+    # steps pay the compile, tens of seconds); `ncsweep bench` shows whether it pays for a model.
+    compile: bool = False
 
 
 class MetricsConfig(Section):

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 
-import numpy as np
 import torch
 
 from trainers import state as train_state
-from trainers.accel import autocast, autocast_dtype, resolve_device, use_channels_last
+from trainers.accel import autocast
 from trainers.config import TrialConfig
-from trainers.data import Dataset, load_dataset
-from trainers.data.mixup import build_mixup, mix
+from trainers.data import Dataset
+from trainers.data.mixup import mix
 from trainers.losses import soft_targets
 from trainers.metrics import loss_metrics, score_samples, split_metrics
-from trainers.models import Classifier, build_model
-from trainers.optim import build_optimizer, build_scheduler
+from trainers.models import Classifier
 from trainers.report import CHECKPOINT, DISTRIBUTIONS, DIVERGED, FINISHED, Report  # noqa: F401 - re-exported
+from trainers.setup import Trainee, prepare
 
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
 
@@ -43,66 +43,70 @@ def regularized_objective(config: TrialConfig, model: Classifier, features: torc
     return objective
 
 
-def train_epoch(
-    config: TrialConfig,
-    model: Classifier,
-    data: Dataset,
-    optimizer,
-    generator: torch.Generator,
-    mixup=None,
-    amp_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
-) -> torch.Tensor:
-    """One pass over a random permutation of the training set; returns the mean batch loss as a
-    device tensor (one sync per epoch instead of one per step).
-
-    Per batch: DA1 (inside `train_batches`, batched) -> normalize -> DA2 (mixup/cutmix, soft
-    targets with its smoothing) or plain targets with `loss.label_smoothing` -> loss. Under
-    `amp_dtype` only the forward runs in bf16; the loss and the regularizers are taken in fp32.
-    """
-    model.train()
+def prepared_batches(t: Trainee) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(inputs, soft targets) of one pass over a random permutation of the training set:
+    DA1 (inside `train_batches`, batched) -> normalize -> memory layout -> DA2 (mixup/cutmix, soft
+    targets with its smoothing) or plain targets with `loss.label_smoothing`."""
+    config = t.config
     crop = config.train.crop_padding if config.train.augment != "none" else None
-    total, steps = None, 0
-    for x, y in data.train_batches(config.train.batch_size, generator, crop):
+    for x, y in t.data.train_batches(config.train.batch_size, t.generator, crop):
         if y.numel() < 2:  # batch norm cannot normalize a single sample
             continue
-        x = data.normalize(x)
-        if channels_last:
+        x = t.data.normalize(x)
+        if t.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if mixup is not None:
-            x, targets = mix(mixup, x, y)
+        if t.mixup is not None:
+            yield mix(t.mixup, x, y)
         else:
-            targets = soft_targets(y, data.num_classes, config.loss.label_smoothing)
-        with autocast(x.device, amp_dtype):
-            features, scores = model(x)
-        features, scores = features.float(), scores.float()
-        data_loss = config.loss(scores, targets)
-        objective = regularized_objective(config, model, features, data_loss)
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        optimizer.step()
-        total = data_loss.detach() if total is None else total + data_loss.detach()
+            yield x, soft_targets(y, t.data.num_classes, config.loss.label_smoothing)
+
+
+def train_step(t: Trainee, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """One optimizer step on a batch; returns the batch's data loss (a device tensor, not synced).
+    Under bf16 autocast only the forward runs in bf16; the loss and the regularizers are in fp32."""
+    with autocast(x.device, t.amp_dtype):
+        features, scores = t.forward(x)
+    features, scores = features.float(), scores.float()
+    data_loss = t.config.loss(scores, targets)
+    objective = regularized_objective(t.config, t.model, features, data_loss)
+    t.optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    t.optimizer.step()
+    return data_loss.detach()
+
+
+def train_epoch(t: Trainee) -> torch.Tensor:
+    """One pass over the training set; returns the mean batch loss as a device tensor (one sync
+    per epoch instead of one per step)."""
+    t.model.train()
+    total, steps = None, 0
+    for x, targets in prepared_batches(t):
+        loss = train_step(t, x, targets)
+        total = loss if total is None else total + loss
         steps += 1
     return total / steps if steps else torch.tensor(math.nan)
 
 
 @torch.no_grad()
-def extract_features(model: Classifier, data: Dataset, split: str, config: TrialConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features and labels of a split in eval mode (a fixed subset with metrics.max_samples)."""
+def extract_features(model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features and labels of a split in eval mode (a fixed subset with metrics.max_samples), in
+    fp32; the inputs in the model's memory layout (NHWC for a channels_last model: no conversion
+    in every conv)."""
     model.eval()
     batches = data.eval_batches(split, EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed)
-    features, labels = zip(*((model.backbone(x), y) for x, y in batches))
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    features, labels = zip(*((model.backbone(x.contiguous(memory_format=layout)), y) for x, y in batches))
     return torch.cat(features), torch.cat(labels)
 
 
-def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False) -> dict:
+def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False) -> dict:
     """Every metric of PAPER.md section 5 for each configured split, keyed `<split>/<metric>`.
     With `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
     weight, bias = model.head.weight.detach(), model.head.bias_vector()
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}
     for split in config.metrics.splits:
-        features, y = extract_features(model, data, split, config)
+        features, y = extract_features(model, data, split, config, channels_last)
         values = split_metrics(features, y, weight, bias)
         values.update(
             loss_metrics(
@@ -130,32 +134,21 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
     carries `diverged = 1.0` and the return value is "diverged"; otherwise "finished". The last
     epoch's report also holds DISTRIBUTIONS (final bias and score samples).
     """
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)  # timm's Mixup draws from numpy's global generator
-    device = resolve_device(config.train.device)
-    data = load_dataset(config.data).to(device)
-    model = build_model(config.model, config.classifier, data.input_shape, data.num_classes).to(device)
-    channels_last = use_channels_last(config.train, device, data.input_shape)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    amp_dtype = autocast_dtype(config.train, device)
-    mixup = build_mixup(config.mixup, data.num_classes) if config.train.augment == "da1+da2" else None
-    optimizer = build_optimizer(model.parameters(), config)
-    scheduler = build_scheduler(optimizer, config)
-    generator = torch.Generator().manual_seed(config.seed)
+    t = prepare(config)
+    model, optimizer, scheduler, generator = t.model, t.optimizer, t.scheduler, t.generator
     done = train_state.restore(resume_from, model, optimizer, scheduler, generator) if resume_from else 0
     epochs = config.train.epochs
     for epoch in range(done + 1, epochs + 1):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        batch_loss = train_epoch(config, model, data, optimizer, generator, mixup, amp_dtype, channels_last).item()
+        batch_loss = train_epoch(t).item()
         scheduler.step()
         metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss}
         if not math.isfinite(batch_loss):
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
-            metrics.update(evaluate(config, model, data, final=epoch == epochs))
+            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last))
         metrics["time/epoch_s"] = time.perf_counter() - started
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             metrics[CHECKPOINT] = train_state.capture(epoch, model, optimizer, scheduler, generator)

@@ -1,0 +1,80 @@
+"""The CUDA path, on a real GPU (skipped on a machine without one): bf16 training agrees with fp32,
+the metrics computed on the GPU agree with the CPU's, and Ray packs two trials onto one GPU."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import yaml
+from clusterkit import BIN, clean_env, start, stop_tree
+from conftest import tiny_sweep
+from datafiles import write_cifar10
+from mlflow.tracking import MlflowClient
+
+from analysis.runs import PARENT_TAG, STATUS_TAG
+from trainers import FINISHED, TrialConfig, run_trial
+from trainers.metrics import split_metrics
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def resnet18_history(root, precision: str) -> dict[int, dict[str, float]]:
+    config = TrialConfig.model_validate({
+        "data": {"name": "cifar10", "root": str(root)}, "model": {"name": "resnet18"},
+        "train": {"epochs": 2, "batch_size": 64, "augment": "da1", "device": "cuda", "precision": precision},
+        "optim": {"lr": 0.05}, "metrics": {"every": 1, "distribution_samples": 10},
+    })  # fmt: skip
+    history: dict[int, dict[str, float]] = {}
+    assert run_trial(config, lambda epoch, m: history.update({epoch: {k: v for k, v in m.items() if isinstance(v, float)}})) == FINISHED
+    return history
+
+
+def test_bf16_resnet18_on_cuda_agrees_with_fp32(tmp_path):
+    write_cifar10(tmp_path, train_per_class=60, test_per_class=20)
+    bf16, fp32 = resnet18_history(tmp_path, "bf16"), resnet18_history(tmp_path, "fp32")
+    assert sorted(bf16) == sorted(fp32) == [1, 2]
+    for epoch in (1, 2):
+        assert bf16[epoch].keys() == fp32[epoch].keys()
+        assert all(math.isfinite(v) for v in bf16[epoch].values()), bf16[epoch]
+    # Stated tolerance: the same weights and batches, so the first epoch's mean training loss
+    # differs only by bf16 rounding in the forward (within 5%); after two epochs the two runs
+    # have drifted apart, so accuracies agree to 0.15 (on 600 images of 10 classes).
+    assert bf16[1]["optim/batch_loss"] == pytest.approx(fp32[1]["optim/batch_loss"], rel=0.05)
+    for key in ("train/acc", "test/acc"):
+        assert abs(bf16[2][key] - fp32[2][key]) <= 0.15, (key, bf16[2][key], fp32[2][key])
+
+
+def test_metrics_on_the_gpu_agree_with_the_cpu_in_float64():
+    gen = torch.Generator().manual_seed(0)
+    n, d, k = 600, 32, 10
+    labels = torch.arange(n) % k
+    features = torch.randn(n, d, generator=gen, dtype=torch.float64) + 3 * torch.randn(k, d, generator=gen, dtype=torch.float64)[labels]
+    weight, bias = torch.randn(k, d, generator=gen, dtype=torch.float64), torch.randn(k, generator=gen, dtype=torch.float64)
+    cpu = split_metrics(features, labels, weight, bias)
+    gpu = split_metrics(features.cuda(), labels.cuda(), weight.cuda(), bias.cuda())
+    assert cpu.keys() == gpu.keys()
+    for key, value in cpu.items():
+        assert gpu[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key
+
+
+def test_two_trials_share_one_gpu_through_ray(tmp_path):
+    path = tiny_sweep(tmp_path / "packed.yaml", name="packed", resources={"cpu": 1, "gpu": 0.5})
+    spec = yaml.safe_load(path.read_text())
+    spec["base"]["train"].update({"device": "cuda", "epochs": 30})  # long enough to overlap
+    path.write_text(yaml.safe_dump(spec))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log = tmp_path / "run.log"
+    driver = start([str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", uri, "--storage", str(tmp_path / "results")], tmp_path, clean_env(HOME=str(tmp_path)), log)
+    try:
+        code = driver.wait(timeout=420)
+    finally:
+        stop_tree(driver)
+    assert code == 0, log.read_text()[-3000:]
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("test-packed")
+    runs = [r for r in client.search_runs([experiment.experiment_id]) if PARENT_TAG in r.data.tags]
+    assert sorted(r.data.tags[STATUS_TAG] for r in runs) == ["finished", "finished"]
+    (a, b) = [(r.info.start_time, r.info.end_time) for r in runs]
+    assert a[0] < b[1] and b[0] < a[1], (a, b)  # both held half of the one GPU at the same time
