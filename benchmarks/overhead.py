@@ -99,18 +99,18 @@ def main() -> None:
         (root / "plain_tune.py").write_text(PLAIN_TUNE.format(trials=args.trials, epochs=args.epochs))
         seeds = ", ".join(str(s) for s in range(args.trials // 2))
         (root / "overhead.yaml").write_text(textwrap.dedent(SWEEP.format(epochs=args.epochs, seeds=seeds)))
-        best_plain = best = (float("inf"), 0.0, 0)
+        plains, runs = [], []  # seconds; (seconds, summed epoch compute) of each ncsweep run
         for attempt in range(1, args.repeat + 1):
             plain = timed_process([sys.executable, str(root / "plain_tune.py"), str(root / f"tune_results{attempt}")], root, env)
             print(f"[{attempt}] plain Ray Tune, {args.trials} trivial trials x {args.epochs} reports: {plain:.1f} s", flush=True)
-            best_plain = min(best_plain, (plain, 0.0, 0))
+            plains.append(plain)
             uri = f"sqlite:///{root / f'mlflow{attempt}.db'}"
             ncsweep = [sys.executable, "-m", "orchestrator.cli", "run", str(root / "overhead.yaml"), "--tracking-uri", uri, "--storage", str(root / "results")]
             measured = timed_process(ncsweep, ROOT, env)
-            compute, runs = summed_epoch_seconds(uri)
-            print(f"[{attempt}] ncsweep run, {runs} digits trials x {args.epochs} epochs: {measured:.1f} s (summed epoch compute {compute:.1f} s)", flush=True)
-            best = min(best, (measured, compute, runs))
-        plain, (measured, compute, runs) = best_plain[0], best
+            compute, children = summed_epoch_seconds(uri)
+            print(f"[{attempt}] ncsweep run, {children} digits trials x {args.epochs} epochs: {measured:.1f} s (summed epoch compute {compute:.1f} s)", flush=True)
+            runs.append((measured, compute))
+        plain, (measured, compute) = min(plains), min(runs)
         ideal = compute / cores + plain
         print(f"fastest: ncsweep {measured:.1f} s; plain Tune {plain:.1f} s")
         print(f"  ideal = summed epoch compute {compute:.1f} s / {cores} cores + plain Tune {plain:.1f} s = {ideal:.1f} s")

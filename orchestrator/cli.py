@@ -213,28 +213,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return OK if status == FINISHED else TRIAL_FAILED
 
 
-# `ncsweep bench` without a TRIAL file: the paper's CIFAR-10 ResNet-18 recipe (CIFAR stem, batch
-# 128, DA1 crop and flip), every metric every epoch.
-BENCH_TRIAL = {
-    "data": {"name": "cifar10"}, "model": {"name": "resnet18"},
-    "train": {"batch_size": 128, "augment": "da1"}, "metrics": {"every": 1},
-}  # fmt: skip
-BENCH_DATA = {False: (10_000, 2_000), True: (1_280, 256)}  # random CIFAR-10 images written: train, test (--quick)
+def parse_pack(text: str | None) -> list[int]:
+    """--pack 1,2,4 -> [1, 2, 4]."""
+    parts = text.split(",") if text else []
+    if not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+        raise BadInput(f"--pack {text}: expected numbers of copies >= 1, e.g. 1,2,4")
+    return [int(p) for p in parts]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
+    from trainers.bench.report import BENCH_DATA, BENCH_TRIAL, print_table, run_bench, write_json
+
     config, source = trial_config(args, None if args.trial else BENCH_TRIAL)
-    try:
-        pack = [int(n) for n in args.pack.split(",")] if args.pack else []
-    except ValueError:
-        pack = [0]
-    if any(n < 1 for n in pack):
-        raise BadInput(f"--pack {args.pack}: expected numbers of copies >= 1, e.g. 1,2,4")
+    pack = parse_pack(args.pack)
     cpus = args.cpus or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="ncsweep-bench-") as scratch:
-        if config.data.name == "cifar10" and getattr(config.data, "root", None) is None:
+        if config.data.name == "cifar10" and config.data.root is None:
             # No data given: random pixels in the real file format (a step costs the same).
             from trainers.bench.cifar_files import write_random_cifar10
 
@@ -243,8 +239,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from orchestrator.preflight import check_inputs
 
         check_inputs([config], source)
-        from trainers.bench.report import print_table, run_bench, write_json
-
         result = run_bench(config, args.reference, pack, args.quick, cpus, say=lambda line: print(line, flush=True))
     print_table(result)
     write_json(result, Path(args.json))

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from analysis.runs import STATUS_TAG
-from orchestrator.mlflow_store import with_backoff
+from orchestrator.mlflow_store import new_sqlite_file, with_backoff
 from orchestrator.progress import SweepProgress
 from orchestrator.spec import Sweep
 from orchestrator.storage import RunInfo, join, normalize, write_run_info
@@ -61,12 +61,12 @@ def ensure_ray() -> None:
         ray.init(address=os.environ.get("RAY_ADDRESS"), logging_level=logging.WARNING, log_to_driver=False)
 
 
-def open_store_while_ray_starts(client: MlflowClient) -> threading.Thread | None:
+def open_store_while_ray_starts(client: MlflowClient, uri: str) -> threading.Thread | None:
     """Starting a local Ray takes ~5 s of mostly waiting on its processes, and opening a new sqlite
-    store ~3 s (MLflow creates and migrates its tables): do the second during the first. Only for
+    store ~1-3 s (MLflow creates and migrates its tables): do the second during the first. Only for
     a local Ray, whose resources the CLI has already checked, so a sweep that cannot run still
     writes nothing. Errors are left to the first real call, which retries and reports them."""
-    if ray.is_initialized() or os.environ.get("RAY_ADDRESS"):
+    if new_sqlite_file(uri) is None or ray.is_initialized() or os.environ.get("RAY_ADDRESS"):
         return None
 
     def touch() -> None:
@@ -121,7 +121,7 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     storage = normalize(storage)
     client = MlflowClient(tracking_uri)
-    opening = open_store_while_ray_starts(client)
+    opening = open_store_while_ray_starts(client, tracking_uri)
     ensure_ray()
     if not wait_for_resources:
         check_cluster_fits(sweep)  # before the parent run: a sweep that cannot start writes nothing

@@ -31,6 +31,14 @@ from trainers.data.vision import data_root
 from trainers.loop import evaluate
 from trainers.setup import prepare
 
+# Without a TRIAL file: the paper's CIFAR-10 ResNet-18 recipe (CIFAR stem, batch 128, DA1 crop and
+# flip), every metric every epoch, on random CIFAR-10 files of this many images (train, test; the
+# second pair with --quick). The metrics share does not depend on the size, only on the 5:1 ratio.
+BENCH_TRIAL = {
+    "data": {"name": "cifar10"}, "model": {"name": "resnet18"},
+    "train": {"batch_size": 128, "augment": "da1"}, "metrics": {"every": 1},
+}  # fmt: skip
+BENCH_DATA = {False: (10_000, 2_000), True: (1_280, 256)}
 # Steps per measurement (warm-up, timed) by device and --quick: enough on a GPU for cuDNN's search
 # and torch.compile to settle; on a CPU a ResNet-18 step at batch 128 takes seconds.
 STEPS = {("cuda", False): (10, 100), ("cuda", True): (5, 30), ("cpu", False): (2, 8), ("cpu", True): (1, 3)}
