@@ -30,9 +30,9 @@ from analysis.export import tables  # noqa: E402
 from analysis.history import log_history  # noqa: E402
 from analysis.runs import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG  # noqa: E402
 from trainers.config import TrialConfig  # noqa: E402
-from trainers.metrics import METRIC_KEYS  # noqa: E402
+from trainers.metrics import METRICS  # noqa: E402
 
-KEYS = [f"{split}/{k}" for split in ("train", "test") for k in METRIC_KEYS] + ["optim/lr", "optim/batch_loss", "time/epoch_s"]
+KEYS = [f"{split}/{k}" for split in ("train", "test") for k in METRICS.keys()] + ["optim/lr", "optim/batch_loss", "time/epoch_s"]
 
 
 def build(uri: str, artifacts: Path, trials: int, epochs: int) -> str:

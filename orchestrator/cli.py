@@ -200,15 +200,20 @@ def trial_config(args: argparse.Namespace, tree: dict[str, Any] | None = None) -
 def cmd_train(args: argparse.Namespace) -> int:
     config, source = trial_config(args)
     from orchestrator.preflight import check_inputs
+    from orchestrator.train_output import epoch_line, final_tables
     from trainers import FINISHED, run_trial
 
     check_inputs([config], source)
+    last: dict = {}
 
     def report(epoch: int, metrics: dict[str, float]) -> None:
-        shown = [k for k in ("optim/batch_loss", "train/acc", "test/acc", "test/uniform_acc", "train/nc1", "train/bias_mean") if k in metrics]
-        print(f"epoch {epoch:4d}  " + "  ".join(f"{k} {metrics[k]:.4f}" for k in shown), flush=True)
+        print(epoch_line(epoch, metrics), flush=True)
+        if any(k.endswith("/nc1") for k in metrics):
+            last.update(epoch=epoch, metrics=metrics)
 
     status = run_trial(config, report)
+    if last:
+        print(final_tables(last["epoch"], last["metrics"]))
     print(status)
     return OK if status == FINISHED else TRIAL_FAILED
 

@@ -1,6 +1,7 @@
 """Checks that run before any trial starts: the data files are there (downloaded first where the
-sweep allows it) and pretrained weights are cached. A missing input is bad input (exit 2) found
-in seconds on the driver, not 36 failed trials an hour later on the cluster."""
+sweep allows it), pretrained weights are cached, and the layers `metrics.layers` names exist. A
+missing input is bad input (exit 2) found in seconds on the driver, not 36 failed trials an hour
+later on the cluster."""
 
 from __future__ import annotations
 
@@ -34,6 +35,21 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
         except WeightsUnavailable as exc:
             key = "model.pretrained" if getattr(model, "pretrained", False) else "model.name"
             raise BadInput(f"{source}: {key} ({model.name}): {exc}") from None
+    check_layers(configs, source)
+
+
+def check_layers(configs: list[TrialConfig], source: str) -> None:
+    """Build each distinct backbone whose trials tap layers (on the CPU, once) and resolve the
+    names: an unknown module is bad input naming metrics.layers and the names the model has."""
+    from trainers.layers import LayerUnavailable
+
+    distinct = {(c.model.model_dump_json(), c.data.model_dump_json(), repr(c.metrics.layers)): c for c in configs if c.metrics.layers}
+    for config in distinct.values():
+        backbone, _ = config.model.build(config.data.load().input_shape)
+        try:
+            config.model.layer_tap(backbone, config.metrics.layers)
+        except LayerUnavailable as exc:
+            raise BadInput(f"{source}: metrics.layers (model {config.model.name}): {exc}") from None
 
 
 def warm_caches(configs: Iterable[TrialConfig]) -> None:

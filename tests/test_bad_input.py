@@ -35,6 +35,8 @@ BAD = {
     "gpus_no_node_has": ({"resources": {"cpu": 1, "gpu": 64}}, ["resources.gpu: a trial asks for cpu 1, gpu 64", "this machine", "--wait-for-resources"]),
     "cpus_no_node_has": ({"resources": {"cpu": 4096}}, ["resources.cpu: a trial asks for cpu 4096, gpu 0", "Nothing was started"]),
     "empty_grid_values": ({"grid": {"loss.name": []}}, ["grid.loss.name: empty list"]),
+    "unknown_layer": ({"base": {"metrics": {"layers": ["hidden9"]}}}, ["metrics.layers (model mlp)", "no module named 'hidden9'", "its modules: flatten, hidden1"]),
+    "layers_not_stages_or_list": ({"base": {"metrics": {"layers": "hidden1"}}}, ["base.metrics.layers", "'stages'"]),
 }
 
 

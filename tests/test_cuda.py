@@ -15,7 +15,8 @@ from mlflow.tracking import MlflowClient
 
 from analysis.runs import PARENT_TAG, STATUS_TAG
 from trainers import FINISHED, TrialConfig, run_trial
-from trainers.metrics import split_metrics
+from trainers.losses import LOSSES
+from trainers.metrics import Context, compute_split
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -52,8 +53,14 @@ def test_metrics_on_the_gpu_agree_with_the_cpu_in_float64():
     labels = torch.arange(n) % k
     features = torch.randn(n, d, generator=gen, dtype=torch.float64) + 3 * torch.randn(k, d, generator=gen, dtype=torch.float64)[labels]
     weight, bias = torch.randn(k, d, generator=gen, dtype=torch.float64), torch.randn(k, generator=gen, dtype=torch.float64)
-    cpu = split_metrics(features, labels, weight, bias)
-    gpu = split_metrics(features.cuda(), labels.cuda(), weight.cuda(), bias.cuda())
+    layer = features @ torch.randn(d, 7, generator=gen, dtype=torch.float64)  # a second level, as a tapped layer
+
+    def streamed(device: str) -> dict[str, float]:
+        ctx = Context.of(weight.to(device), bias.to(device), LOSSES.make(name="bce"), lambda_b=0.01)
+        result = compute_split(features.to(device), labels.to(device), ctx, layers={"l": layer.to(device)}, chunk=128)
+        return {**result.values, **{f"l/{k}": v for k, v in result.layers["l"].items()}}
+
+    cpu, gpu = streamed("cpu"), streamed("cuda")
     assert cpu.keys() == gpu.keys()
     for key, value in cpu.items():
         assert gpu[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key

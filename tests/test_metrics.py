@@ -1,5 +1,5 @@
 """Metrics against independent computations: closed forms at exact neural collapse, brute force,
-numpy's pseudo-inverse and autograd."""
+numpy's pseudo-inverse and autograd. Every metric goes through the streaming pass (`measure`)."""
 
 import math
 
@@ -8,15 +8,13 @@ import pytest
 import torch
 
 from trainers.losses import LOSSES, soft_targets
-from trainers.metrics import (
-    METRIC_KEYS,
-    SPLIT_KEYS,
-    class_means,
-    loss_metrics,
-    nc1,
-    split_metrics,
-    uniform_accuracy,
-)
+from trainers.metrics import METRICS, Context, compute_split
+from trainers.metrics.scores import uniform_accuracy
+
+
+def measure(features, labels, weight, bias=None, loss=None, lambda_b=0.0, chunk=4096, train_means=None) -> dict[str, float]:
+    """Every registered metric of one split through the streaming pass, in chunks of `chunk`."""
+    return compute_split(features, labels, Context.of(weight, bias, loss, lambda_b), chunk=chunk, train_means=train_means).values
 
 
 def etf_collapse(num_classes=5, dim=8, per_class=4, scale=3.0):
@@ -35,8 +33,8 @@ def etf_collapse(num_classes=5, dim=8, per_class=4, scale=3.0):
 
 def test_exact_simplex_etf_collapse_is_zero_nc_and_perfect_accuracy():
     features, labels, weight = etf_collapse()
-    m = split_metrics(features, labels, weight, torch.zeros(weight.shape[0], dtype=torch.float64))
-    assert set(m) == set(SPLIT_KEYS)
+    m = measure(features, labels, weight, torch.zeros(weight.shape[0], dtype=torch.float64), chunk=3)
+    assert list(m) == METRICS.keys()
     for key in ("nc1", "nc2_w", "nc2_h", "nc3", "nc3_zhu"):
         assert m[key] == pytest.approx(0.0, abs=1e-10), key
     assert m["acc"] == 1.0
@@ -79,14 +77,13 @@ def test_uniform_acc_matches_split_metrics_and_is_shift_invariant():
     features = torch.randn(60, 6, dtype=torch.float64, generator=gen)
     labels = torch.arange(3).repeat(20)
     weight = torch.randn(3, 6, dtype=torch.float64, generator=gen)
-    base = split_metrics(features, labels, weight, None)
+    base = measure(features, labels, weight, None, chunk=7)
     # shift every bias-free score by c: a constant feature of 1 and a weight column of c
     c = 7.5
-    shifted = split_metrics(
+    shifted = measure(
         torch.cat([features, torch.ones(60, 1, dtype=torch.float64)], 1),
         labels,
         torch.cat([weight, torch.full((3, 1), c, dtype=torch.float64)], 1),
-        None,
     )
     assert shifted["uniform_acc"] == base["uniform_acc"]
     assert shifted["uniform_threshold"] == pytest.approx(base["uniform_threshold"] + c)
@@ -110,9 +107,8 @@ def test_nc1_equals_numpy_pinv_definition(balanced):
     mbar = (means - mu_g).T
     sigma_b = mbar @ mbar.T / k
     expected = np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / k
-    ht, yt = torch.tensor(h), torch.tensor(labels)
-    mu, mb = class_means(ht, yt, k)
-    assert nc1(ht, yt, mu, mb) == pytest.approx(expected, rel=1e-8)
+    m = measure(torch.tensor(h), torch.tensor(labels), torch.tensor(rng.normal(size=(k, d))), chunk=13)
+    assert m["nc1"] == pytest.approx(expected, rel=1e-8)
 
 
 def test_nc_metrics_are_scale_invariant():
@@ -120,9 +116,11 @@ def test_nc_metrics_are_scale_invariant():
     features = torch.randn(50, 7, dtype=torch.float64, generator=gen) + torch.arange(5).repeat(10)[:, None]
     labels = torch.arange(5).repeat(10)
     weight = torch.randn(5, 7, dtype=torch.float64, generator=gen)
-    a = split_metrics(features, labels, weight, None)
-    b = split_metrics(3.0 * features, labels, 0.1 * weight, None)
-    for key in ("nc1", "nc2_w", "nc2_h", "nc3", "nc3_zhu", "compactness", "distinctiveness", "acc", "uniform_acc"):
+    a = measure(features, labels, weight)
+    b = measure(3.0 * features, labels, 0.1 * weight)
+    scale_free = ("nc1", "cdnv", "nc2_w", "nc2_h", "nc3", "nc3_zhu", "compactness", "distinctiveness", "acc", "uniform_acc", "ncc_acc", "nc4")
+    scale_free += ("equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h")
+    for key in scale_free:
         assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
 
 
@@ -130,7 +128,7 @@ def test_score_and_bias_statistics_by_hand():
     features = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], dtype=torch.float64)
     labels = torch.tensor([0, 1, 1])
     weight = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
-    m = split_metrics(features, labels, weight, torch.tensor([0.5, 1.5], dtype=torch.float64))
+    m = measure(features, labels, weight, torch.tensor([0.5, 1.5], dtype=torch.float64), chunk=2)
     # Z = [[1,0],[0,2],[1,1]]: positives 1, 2, 1; negatives 0, 0, 1
     assert m["pos_score_mean"] == pytest.approx(4 / 3)
     assert m["pos_score_std"] == pytest.approx(np.std([1, 2, 1]))
@@ -141,7 +139,7 @@ def test_score_and_bias_statistics_by_hand():
     assert m["uniform_acc_at_bias"] == pytest.approx(2 / 3)  # samples 1 and 2: own > 0 > others
     assert m["weight_norm"] == 1.0
     assert m["feature_norm"] == pytest.approx((1 + 2 + math.sqrt(2)) / 3)
-    unified = split_metrics(features, labels, weight, torch.tensor([0.75], dtype=torch.float64))
+    unified = measure(features, labels, weight, torch.tensor([0.75], dtype=torch.float64))
     assert (unified["bias_mean"], unified["bias_std"]) == (0.75, 0.0)
 
 
@@ -158,7 +156,7 @@ def test_bias_residual_equals_autograd(loss, mode):
     fn = LOSSES.make(name=loss, label_smoothing=eps)
     value = fn(features @ weight.T - bias, q) + lambda_b / 2 * bias.square().sum()
     (grad,) = torch.autograd.grad(value, bias)
-    m = loss_metrics(fn, features, labels, weight, bias.detach(), lambda_b=lambda_b, chunk=7)  # 7: several chunks
+    m = measure(features, labels, weight, bias.detach(), fn, lambda_b=lambda_b, chunk=7)  # 7: several chunks
     assert m["bias_residual"] == pytest.approx(grad.abs().mean().item(), rel=1e-10)
     assert m["loss"] == pytest.approx(fn(features @ weight.T - bias.detach(), q).item())
 
@@ -175,5 +173,10 @@ def test_losses_match_the_paper_formulas_and_do_not_overflow():
     assert q.sum(1).allclose(torch.ones(2, dtype=torch.float64)) and q[0, 1] == pytest.approx(0.1 / 3)
 
 
-def test_metric_keys_cover_the_paper_table():
-    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 21
+def test_metric_keys_cover_the_paper_tables():
+    paper = ["acc", "uniform_acc", "uniform_threshold", "uniform_acc_at_bias", "pos_score_mean", "pos_score_std", "neg_score_mean",
+             "neg_score_std", "bias_mean", "bias_std", "weight_norm", "feature_norm", "compactness", "distinctiveness", "nc1",
+             "nc2_w", "nc2_h", "nc3", "nc3_zhu", "loss", "bias_residual"]  # fmt: skip
+    panel = ["ncc_acc", "nc4", "cdnv", "equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h"]
+    assert sorted(METRICS.keys()) == sorted(paper + panel)  # PAPER.md sections 5 and 5b, nothing else
+    assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4"]

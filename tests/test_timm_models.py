@@ -11,7 +11,7 @@ from datafiles import write_cifar10
 
 from trainers import FINISHED, TrialConfig, run_trial
 from trainers.config import ClassifierConfig
-from trainers.metrics import METRIC_KEYS
+from trainers.metrics import METRICS
 from trainers.model_configs import MODELS
 from trainers.models import WeightsUnavailable, build_model
 
@@ -40,7 +40,7 @@ def test_vit_trial_on_cifar_files_reports_every_metric(tmp_path):
     reports: dict = {}
     assert run_trial(config, lambda epoch, metrics: reports.__setitem__(epoch, metrics)) == FINISHED
     for split in ("train", "test"):
-        for key in METRIC_KEYS:
+        for key in METRICS.keys():
             assert f"{split}/{key}" in reports[2], (split, key)
     assert all(math.isfinite(reports[2][f"train/{k}"]) for k in ("acc", "nc1", "loss", "bias_residual"))
 

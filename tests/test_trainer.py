@@ -10,7 +10,7 @@ from trainers.config import ScheduleConfig
 from trainers.data import load_dataset
 from trainers.head import ClassifierHead
 from trainers.loop import DISTRIBUTIONS, regularized_objective
-from trainers.metrics import METRIC_KEYS
+from trainers.metrics import METRICS
 from trainers.models import build_model
 from trainers.optim import lr_factor
 
@@ -53,7 +53,7 @@ def test_every_metric_reported_for_each_split_every_epoch():
     assert status == FINISHED and sorted(reports) == [1, 2, 3, 4]
     for metrics in reports.values():
         for split in ("train", "test"):
-            assert {f"{split}/{k}" for k in METRIC_KEYS} <= set(metrics)
+            assert {f"{split}/{k}" for k in METRICS.keys()} <= set(metrics)
         floats = {k: v for k, v in metrics.items() if k != DISTRIBUTIONS}
         assert all(math.isfinite(v) for k, v in floats.items() if not k.endswith("uniform_threshold"))
     assert [e for e, m in reports.items() if DISTRIBUTIONS in m] == [4]

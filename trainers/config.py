@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trainers.dataset_configs import DATASETS, DataConfig
 from trainers.losses import LOSSES, LossConfig
@@ -94,6 +94,20 @@ class MetricsConfig(Section):
     max_samples: int | None = Field(None, ge=2)
     # Per-sample positive/negative scores kept for the final-distribution artifact (violins).
     distribution_samples: int = Field(2000, ge=0)
+    # Per-layer collapse: "stages" (the backbone's natural stages) or module names; () = off.
+    layers: Literal["stages"] | tuple[str, ...] = ()
+    # The metrics pass sees each split twice (compactness and NCC need the final class means):
+    # the second time from the features kept in memory when a split's fit in this many MB, else
+    # by running the backbone again. 0 = always run it again.
+    feature_cache_mb: int = Field(1024, ge=0)
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _stages_or_names(cls, value: Any) -> Any:
+        names = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+        if value != "stages" and not names:
+            raise ValueError("expected 'stages' or a list of module names, e.g. [layer1, layer3]")
+        return value
 
 
 class TrialConfig(Section):

@@ -14,15 +14,12 @@ import torch
 from trainers import state as train_state
 from trainers.accel import autocast
 from trainers.config import TrialConfig
-from trainers.data import Dataset
 from trainers.data.mixup import mix
+from trainers.evaluate import evaluate
 from trainers.losses import soft_targets
-from trainers.metrics import loss_metrics, score_samples, split_metrics
 from trainers.models import Classifier
 from trainers.report import CHECKPOINT, DISTRIBUTIONS, DIVERGED, FINISHED, Report  # noqa: F401 - re-exported
 from trainers.setup import Trainee, prepare
-
-EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
 
 
 def regularized_objective(config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor) -> torch.Tensor:
@@ -87,41 +84,6 @@ def train_epoch(t: Trainee) -> torch.Tensor:
     return total / steps if steps else torch.tensor(math.nan)
 
 
-@torch.no_grad()
-def extract_features(model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features and labels of a split in eval mode (a fixed subset with metrics.max_samples), in
-    fp32; the inputs in the model's memory layout (NHWC for a channels_last model: no conversion
-    in every conv)."""
-    model.eval()
-    batches = data.eval_batches(split, EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed)
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    features, labels = zip(*((model.backbone(x.contiguous(memory_format=layout)), y) for x, y in batches))
-    return torch.cat(features), torch.cat(labels)
-
-
-def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False) -> dict:
-    """Every metric of PAPER.md section 5 for each configured split, keyed `<split>/<metric>`.
-    With `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
-    weight, bias = model.head.weight.detach(), model.head.bias_vector()
-    out: dict = {}
-    samples: dict[str, dict[str, list[float]]] = {}
-    for split in config.metrics.splits:
-        features, y = extract_features(model, data, split, config, channels_last)
-        values = split_metrics(features, y, weight, bias)
-        values.update(
-            loss_metrics(
-                config.loss, features, y, weight, bias, lambda_b=config.regularization.lambda_b,
-            )
-        )  # fmt: skip
-        out.update({f"{split}/{key}": value for key, value in values.items()})
-        if final:
-            samples[split] = score_samples(features, y, weight, config.metrics.distribution_samples, config.seed)
-    if final:
-        bias_values = [] if bias is None else bias.double().cpu().tolist()
-        out[DISTRIBUTIONS] = {"bias": bias_values, "splits": samples}
-    return out
-
-
 def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, resume_from: dict | None = None) -> str:
     """Train one trial, calling `report(epoch, metrics)` after every epoch (1-based).
 
@@ -148,7 +110,7 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
-            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last))
+            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap))
         metrics["time/epoch_s"] = time.perf_counter() - started
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             metrics[CHECKPOINT] = train_state.capture(epoch, model, optimizer, scheduler, generator)

@@ -25,6 +25,18 @@ class ModelVariant(Variant):
     def ensure_available(self) -> None:
         """Raise WeightsUnavailable when the model or its pretrained weights cannot be had offline."""
 
+    def stages(self, backbone) -> list[str]:
+        """The module names of the backbone's natural stages, in depth order (`metrics.layers: stages`)."""
+        from trainers.layers import LayerUnavailable
+
+        raise LayerUnavailable(f"model {self.name!r} has no known stages; name its layers in metrics.layers")
+
+    def layer_tap(self, backbone, layers):
+        """What gives the features and the pooled outputs of `layers` (names, or "stages") in one forward."""
+        from trainers.layers import STAGES, HookTap
+
+        return HookTap(backbone, self.stages(backbone) if layers == STAGES else layers)
+
 
 class MLP(ModelVariant):
     """depth x (Linear -> BatchNorm -> ReLU) on the flattened input."""
@@ -40,6 +52,9 @@ class MLP(ModelVariant):
 
         return mlp(self, input_shape)
 
+    def stages(self, backbone) -> list[str]:
+        return [f"hidden{i + 1}" for i in range(self.depth)]
+
 
 class CNN(ModelVariant):
     """A small conv net that pools down to a 4x4 map whatever the input side (8x8 digits, 32x32)."""
@@ -54,6 +69,9 @@ class CNN(ModelVariant):
 
         return cnn(self, input_shape)
 
+    def stages(self, backbone) -> list[str]:
+        return [name for name, _ in backbone.named_children() if name.startswith("block")]
+
 
 class ResNet32(ModelVariant):
     """The CIFAR ResNet-32 (He et al. 2016, option-A shortcuts), 0.46M parameters."""
@@ -64,6 +82,9 @@ class ResNet32(ModelVariant):
         from trainers.models.resnet32 import resnet32
 
         return resnet32(self, input_shape)
+
+    def stages(self, backbone) -> list[str]:
+        return ["stage1", "stage2", "stage3"]
 
 
 class Torchvision(ModelVariant):
@@ -78,6 +99,11 @@ class Torchvision(ModelVariant):
         from trainers.models.torchvision_nets import torchvision_backbone
 
         return torchvision_backbone(self.name, self, input_shape)
+
+    def stages(self, backbone) -> list[str]:
+        if self.name.startswith("resnet"):
+            return ["layer1", "layer2", "layer3", "layer4"]
+        return [f"features.denseblock{i}" for i in range(1, 5)]
 
     def ensure_available(self) -> None:
         if self.pretrained:
@@ -116,6 +142,17 @@ class Timm(ModelVariant):
         from trainers.models.timm_nets import ensure_available
 
         ensure_available(self)
+
+    def stages(self, backbone) -> list[str]:
+        """timm's own stages (feature_info): all of a CNN's, four evenly spaced blocks of a ViT's."""
+        from trainers.layers import evenly_spaced, timm_modules
+
+        return evenly_spaced(timm_modules(backbone))
+
+    def layer_tap(self, backbone, layers):
+        from trainers.layers import STAGES, TimmTap
+
+        return TimmTap(backbone, self.stages(backbone) if layers == STAGES else layers)
 
 
 ModelConfig = MODELS.field()

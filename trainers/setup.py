@@ -31,6 +31,7 @@ class Trainee:
     mixup: object | None  # timm's Mixup for DA2, else None
     amp_dtype: torch.dtype | None  # bf16 under autocast, or None for fp32
     channels_last: bool
+    tap: object | None = None  # the metrics pass's view of metrics.layers (trainers/layers.py), or None
 
 
 def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
@@ -53,4 +54,5 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
         generator=torch.Generator().manual_seed(config.seed),
         mixup=build_mixup(config.mixup, data.num_classes) if config.train.augment == "da1+da2" else None,
         amp_dtype=autocast_dtype(config.train, device), channels_last=channels_last,
+        tap=config.model.layer_tap(model.backbone, config.metrics.layers) if config.metrics.layers else None,
     )  # fmt: skip

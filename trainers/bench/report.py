@@ -28,7 +28,7 @@ from trainers.bench.pack import packed_images_per_s
 from trainers.bench.timing import device_name, synchronize, timed
 from trainers.config import TrialConfig
 from trainers.data.vision import data_root
-from trainers.loop import evaluate
+from trainers.evaluate import evaluate
 from trainers.setup import prepare
 
 # Without a TRIAL file: the paper's CIFAR-10 ResNet-18 recipe (CIFAR stem, batch 128, DA1 crop and
@@ -107,10 +107,10 @@ def metrics_share(config: TrialConfig, data, train_images_per_s: float) -> tuple
     """(seconds of one metrics pass, its share of an epoch that trains on the whole training split
     at `train_images_per_s` and then runs the pass)."""
     t = prepare(config, data)
-    evaluate(config, t.model, data, channels_last=t.channels_last)  # warm-up: cuDNN's search
+    evaluate(config, t.model, data, channels_last=t.channels_last, tap=t.tap)  # warm-up: cuDNN's search
     synchronize(t.device)
     started = time.perf_counter()
-    evaluate(config, t.model, data, channels_last=t.channels_last)
+    evaluate(config, t.model, data, channels_last=t.channels_last, tap=t.tap)
     synchronize(t.device)
     seconds = time.perf_counter() - started
     epoch = data.train_size / train_images_per_s

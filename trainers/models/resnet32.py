@@ -9,6 +9,8 @@ and zero-pad the channels, no parameters), as in the long-tail code bases.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,16 +37,18 @@ class PadShortcut(nn.Module):
 def resnet32(cfg: ResNet32, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     if len(input_shape) != 3:
         raise ValueError(f"resnet32 needs (channels, height, width) inputs, got shape {input_shape}")
-    layers: list[nn.Module] = [nn.Conv2d(input_shape[0], WIDTHS[0], 3, padding=1, bias=False), nn.BatchNorm2d(WIDTHS[0]), nn.ReLU(inplace=True)]
+    layers: OrderedDict[str, nn.Module] = OrderedDict(stem=nn.Sequential(nn.Conv2d(input_shape[0], WIDTHS[0], 3, padding=1, bias=False), nn.BatchNorm2d(WIDTHS[0]), nn.ReLU(inplace=True)))
     inplanes = WIDTHS[0]
     for stage, planes in enumerate(WIDTHS):
+        blocks = []
         for block in range(BLOCKS_PER_STAGE):
             stride = 2 if stage > 0 and block == 0 else 1
             shortcut = PadShortcut(planes - inplanes) if stride != 1 or planes != inplanes else None
-            layers.append(BasicBlock(inplanes, planes, stride=stride, downsample=shortcut))
+            blocks.append(BasicBlock(inplanes, planes, stride=stride, downsample=shortcut))
             inplanes = planes
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    net = nn.Sequential(*layers)
+        layers[f"stage{stage + 1}"] = nn.Sequential(*blocks)  # the stages metrics.layers names
+    layers.update(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten())
+    net = nn.Sequential(layers)
     for module in net.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")

@@ -1,6 +1,12 @@
-"""Small backbones for a laptop CPU: an MLP and a CNN that pools down to a 4x4 map."""
+"""Small backbones for a laptop CPU: an MLP and a CNN that pools down to a 4x4 map.
+
+Their layers are named (`hidden1`, `block1`, ...): the names `metrics.layers` takes and the
+stages the per-layer metrics use.
+"""
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -9,16 +15,15 @@ from trainers.model_configs import CNN, MLP
 
 
 def mlp(cfg: MLP, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """depth x (Linear -> BatchNorm -> ReLU) on the flattened input; features = the last ReLU."""
-    layers: list[nn.Module] = [nn.Flatten()]
+    """depth x (Linear -> BatchNorm -> ReLU) on the flattened input, named hidden1, hidden2, ...;
+    features = the last ReLU."""
+    layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
     fan_in = int(torch.tensor(input_shape).prod())
-    for _ in range(cfg.depth):
-        layers.append(nn.Linear(fan_in, cfg.width, bias=not cfg.batch_norm))
-        if cfg.batch_norm:
-            layers.append(nn.BatchNorm1d(cfg.width))
-        layers.append(nn.ReLU(inplace=True))
+    for i in range(cfg.depth):
+        norm = [nn.BatchNorm1d(cfg.width)] if cfg.batch_norm else []
+        layers[f"hidden{i + 1}"] = nn.Sequential(nn.Linear(fan_in, cfg.width, bias=not cfg.batch_norm), *norm, nn.ReLU(inplace=True))
         fan_in = cfg.width
-    return nn.Sequential(*layers), cfg.width
+    return nn.Sequential(layers), cfg.width
 
 
 CNN_POOL_TO = 8  # 2x2 max-pools bring larger inputs down to 8x8 first
@@ -26,9 +31,9 @@ CNN_MAX_WIDEN = 4  # channels stop doubling at 4c (keeps the 32x32 net at 0.42M 
 
 
 def cnn(cfg: CNN, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """3x3 conv blocks (conv -> BN -> ReLU; channels c, 2c, 4c, capped at 4c): a block then a 2x2
-    max-pool until the map is 8x8, then two blocks around one last pool down to 4x4, global average
-    pool, and Linear -> ReLU to `width` features.
+    """3x3 conv blocks (conv -> BN -> ReLU; channels c, 2c, 4c, capped at 4c; named block1,
+    block2, ...): a block then a 2x2 max-pool until the map is 8x8, then two blocks around one last
+    pool down to 4x4, global average pool, and Linear -> ReLU to `width` features.
 
     8x8 digits get c@8, 2c@8, pool, 4c@4. 32x32 images get three pools, so each final feature sees
     the whole digit (receptive field ~50 px). The earlier net had one pool whatever the input: on
@@ -38,24 +43,27 @@ def cnn(cfg: CNN, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
         raise ValueError(f"cnn needs (channels, height, width) inputs, got shape {input_shape}")
     c, side = cfg.channels, min(input_shape[1:])
 
-    def block(cin: int, cout: int) -> list[nn.Module]:
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+
+    def block(cin: int, cout: int) -> None:
         norm = [nn.BatchNorm2d(cout)] if cfg.batch_norm else []
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=not cfg.batch_norm), *norm, nn.ReLU(inplace=True)]
+        layers[f"block{sum(n.startswith('block') for n in layers) + 1}"] = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=not cfg.batch_norm), *norm, nn.ReLU(inplace=True))
+
+    def maxpool() -> None:
+        layers[f"pool{sum(n.startswith('pool') for n in layers) + 1}"] = nn.MaxPool2d(2)
 
     def wider(channels: int) -> int:
         return min(2 * channels, CNN_MAX_WIDEN * c)
 
-    layers, channels = block(input_shape[0], c), c
+    block(input_shape[0], c)
+    channels = c
     while side > CNN_POOL_TO:
-        layers += [nn.MaxPool2d(2), *block(channels, wider(channels))]
+        maxpool()
+        block(channels, wider(channels))
         channels, side = wider(channels), side // 2
-    layers += [*block(channels, wider(channels)), nn.MaxPool2d(2), *block(wider(channels), wider(wider(channels)))]
+    block(channels, wider(channels))
+    maxpool()
+    block(wider(channels), wider(wider(channels)))
     channels = wider(wider(channels))
-    backbone = nn.Sequential(
-        *layers,
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(channels, cfg.width),
-        nn.ReLU(inplace=True),
-    )
-    return backbone, cfg.width
+    layers.update(gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(), embed=nn.Linear(channels, cfg.width), relu=nn.ReLU(inplace=True))
+    return nn.Sequential(layers), cfg.width

@@ -1,0 +1,96 @@
+"""The metrics pass of a trial: features of each split in eval mode -> every registered metric.
+
+Each split is streamed through a `SplitPass` (trainers/metrics/split_pass.py) in chunks of
+EVAL_CHUNK samples, so memory does not grow with the split. The pass needs each split twice
+(compactness and the nearest-class-centre metrics need the split's final class means). The
+second time the features come from memory when the split's fit in `metrics.feature_cache_mb`
+(CIFAR's 50,000 x 512 fp32 features are 100 MB: nothing is recomputed), else from running the
+backbone again (ImageNet's 1.28M x 2048 would be 10 GB). The train split goes first: its class
+means are the centres of the NCC metrics of every split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from trainers.config import TrialConfig
+from trainers.data import Dataset
+from trainers.metrics import Context, SplitPass, SplitResult
+from trainers.models import Classifier
+from trainers.report import DISTRIBUTIONS
+
+EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
+Chunk = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]  # features, labels, layer outputs
+
+
+@torch.no_grad()
+def feature_chunks(model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False, tap=None) -> Iterator[Chunk]:
+    """(features, labels, pooled layer outputs) of a split in eval mode, chunk by chunk (a fixed
+    subset with metrics.max_samples), in fp32; the inputs in the model's memory layout (NHWC for
+    a channels_last model: no conversion in every conv). `tap` (model.layer_tap) adds the layers."""
+    model.eval()
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    for x, y in data.eval_batches(split, EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed):
+        x = x.contiguous(memory_format=layout)
+        features, layers = tap(x) if tap is not None else (model.backbone(x), {})
+        yield features, y, layers
+
+
+def _nbytes(chunk: Chunk) -> int:
+    features, labels, layers = chunk
+    return sum(t.numel() * t.element_size() for t in (features, labels, *layers.values()))
+
+
+def measure_split(config: TrialConfig, model: Classifier, data: Dataset, split: str, ctx: Context, tap=None,
+                  channels_last: bool = False, train_means: dict | None = None, samples: int = 0) -> SplitResult:  # fmt: skip
+    """Every metric of one split (at the penultimate features and each tapped layer)."""
+    measure = SplitPass(ctx, tap.names if tap is not None else (), train_means, samples, config.seed)
+    kept: list[Chunk] | None = []
+    budget = config.metrics.feature_cache_mb * 2**20
+    for chunk in feature_chunks(model, data, split, config, channels_last, tap):
+        measure.first(*chunk)
+        if kept is not None:
+            budget -= _nbytes(chunk)
+            kept = kept + [chunk] if budget >= 0 else None  # over the budget: the backbone runs again
+    if measure.needs_second:
+        second = kept if kept is not None else feature_chunks(model, data, split, config, channels_last, tap)
+        for chunk in second:
+            measure.second(*chunk)
+    return measure.finish()
+
+
+def train_class_means(config: TrialConfig, model: Classifier, data: Dataset, ctx: Context, tap=None, channels_last: bool = False) -> dict:
+    """The train split's class means at every level, for the NCC metrics of a trial whose
+    metrics.splits leave out train (one forward over the train split)."""
+    measure = SplitPass(ctx, tap.names if tap is not None else ())
+    for chunk in feature_chunks(model, data, "train", config, channels_last, tap):
+        measure.first(*chunk)
+    return measure.class_means()
+
+
+def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False, tap=None) -> dict:
+    """Every registered metric for each configured split, keyed `<split>/<metric>`, and per tapped
+    layer `<split>/layers/<name>/<metric>` with `layers/<name>/depth` (1 = the shallowest). With
+    `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
+    bias = model.head.bias_vector()
+    ctx = Context.of(model.head.weight, bias, config.loss, config.regularization.lambda_b)
+    splits = sorted(config.metrics.splits, key=lambda s: s != "train")  # train first: the NCC centres
+    train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
+    out: dict = {}
+    samples: dict[str, dict[str, list[float]]] = {}
+    for split in splits:
+        result = measure_split(config, model, data, split, ctx, tap, channels_last, train_means, config.metrics.distribution_samples if final else 0)
+        if split == "train":
+            train_means = result.means
+        out.update({f"{split}/{key}": value for key, value in result.values.items()})
+        for name, values in result.layers.items():
+            out.update({f"{split}/layers/{name}/{key}": value for key, value in values.items()})
+        if final:
+            samples[split] = result.samples or {"pos": [], "neg": []}
+    if tap is not None:
+        out.update({f"layers/{name}/depth": float(i + 1) for i, name in enumerate(tap.names)})
+    if final:
+        out[DISTRIBUTIONS] = {"bias": [] if bias is None else bias.double().cpu().tolist(), "splits": samples}
+    return out

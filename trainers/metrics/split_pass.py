@@ -1,0 +1,294 @@
+"""One split's metrics, streamed: batches of features go in, every registered metric comes out.
+
+The pass has two phases. The first sees every batch once and accumulates, in float64, what the
+metrics need: per-class counts and means and the pooled within-class scatter (ClassMoments, per
+level: the penultimate features and each tapped layer), the positive score and the largest
+negative score of each sample (uniform accuracy needs all N pairs: O(N)), the moments of the
+scores, and the sums of the first-pass sample metrics (accuracy, loss, bias gradient, ...). The
+second phase sees the same batches again, now with the split's final class means (and the train
+split's, for the nearest-class-centre metrics), for the sample metrics that need them
+(compactness, NCC accuracy, NC4). Memory: O(K d + d^2) per level plus O(N), never N x d.
+
+Where the second phase's batches come from (features kept from the first phase, or the backbone
+run again) is the caller's choice: see trainers/evaluate.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import torch
+
+from trainers.losses import Loss, soft_targets
+from trainers.metrics.registry import METRICS, Metric
+from trainers.metrics.stats import BottomK, ClassMoments, ScalarMoments
+
+FEATURES = None  # the level of the penultimate features (layers are named by their module names)
+
+
+def full_bias(bias: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """b as a K-vector in float64: a unified bias repeated K times, no bias as zeros."""
+    if bias is None:
+        return torch.zeros(num_classes, dtype=torch.float64)
+    return bias.detach().to(torch.float64).expand(num_classes)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The classifier and the loss the split is measured with: W (K x d) and the head's bias as
+    it is ((K,) per class, (1,) unified, None), in float64 on the features' device."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    loss: Loss | None = None  # None: the loss metrics are NaN
+    lambda_b: float = 0.0
+
+    @classmethod
+    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, loss: Loss | None = None, lambda_b: float = 0.0, device=None) -> Context:
+        device = device or weight.device
+        w = weight.detach().to(device, torch.float64)
+        b = None if bias is None else bias.detach().to(device, torch.float64)
+        return cls(w, b, loss, lambda_b)
+
+    @cached_property
+    def full_bias(self) -> torch.Tensor:
+        return full_bias(self.bias, self.weight.shape[0]).to(self.weight.device)
+
+
+@dataclass
+class Batch:
+    """One batch as a sample metric sees it: float64 features of its level (B x d), labels, and
+    lazily the head's bias-free scores Z = H W^T and scores S = Z - b (of the penultimate
+    features, also at a layer). In the second phase also the split's final class means
+    (K x d), its global mean, and the train split's class means at this level."""
+
+    features: torch.Tensor
+    labels: torch.Tensor
+    ctx: Context
+    head: Batch | None = None  # at a layer: the batch of the penultimate features (its scores)
+    means: torch.Tensor | None = None
+    mu_global: torch.Tensor | None = None
+    train_means: torch.Tensor | None = None
+
+    @cached_property
+    def bias_free(self) -> torch.Tensor:
+        return self.head.bias_free if self.head is not None else self.features @ self.ctx.weight.T
+
+    @cached_property
+    def scores(self) -> torch.Tensor:
+        return self.head.scores if self.head is not None else self.bias_free - self.ctx.full_bias
+
+    @cached_property
+    def targets(self) -> torch.Tensor:
+        """Soft targets q with the trial loss's label smoothing (one-hot without a loss)."""
+        smoothing = self.ctx.loss.label_smoothing if self.ctx.loss is not None else 0.0
+        return soft_targets(self.labels, self.ctx.weight.shape[0], smoothing, dtype=torch.float64)
+
+
+@dataclass
+class ScoreStats:
+    """Per sample the positive bias-free score p_i = Z_{i,y_i} and the largest negative one
+    n_i = max_{k != y_i} Z_ik (N each), and the moments of the N positive and N(K-1) negative scores."""
+
+    pos: torch.Tensor
+    neg_max: torch.Tensor
+    pos_moments: ScalarMoments
+    neg_moments: ScalarMoments
+
+    @cached_property
+    def uniform(self) -> tuple[float, float]:
+        from trainers.metrics.scores import uniform_accuracy
+
+        return uniform_accuracy(self.pos, self.neg_max)
+
+
+@dataclass
+class SplitStats:
+    """What a metric function sees: the split's statistics at one level."""
+
+    counts: torch.Tensor  # (K,) n_k
+    means: torch.Tensor  # (K, d) mu_k
+    within: torch.Tensor  # (d, d) sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T
+    class_ss: torch.Tensor  # (K,) sum_{y_i = k} ||h_i - mu_k||^2
+    weight: torch.Tensor | None = None  # (K, d); None at an intermediate layer
+    bias: torch.Tensor | None = None  # the head's bias as it is: (K,), (1,) or None
+    lambda_b: float = 0.0
+    scores: ScoreStats | None = None  # at the penultimate features only
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum().item())
+
+    @property
+    def num_classes(self) -> int:
+        return self.counts.numel()
+
+    @cached_property
+    def mu_global(self) -> torch.Tensor:
+        """mu_G = mean_i h_i = sum_k n_k mu_k / N."""
+        return self.counts @ self.means / self.counts.sum()
+
+    @cached_property
+    def mbar(self) -> torch.Tensor:
+        """Mbar = [mu_1 - mu_G, ..., mu_K - mu_G] (d x K)."""
+        return (self.means - self.mu_global).T
+
+    @cached_property
+    def full_bias(self) -> torch.Tensor:
+        return full_bias(self.bias, self.num_classes).to(self.means.device)
+
+
+@dataclass
+class _Level:
+    moments: ClassMoments | None = None
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)  # metrics that returned None: NaN
+    stats: SplitStats | None = None
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    values: dict[str, float]  # key -> value at the penultimate features
+    layers: dict[str, dict[str, float]]  # layer name -> key -> value
+    means: dict[str | None, torch.Tensor]  # level -> class means (K x d): the train means for NCC
+    samples: dict[str, list[float]] | None = None  # "pos", "neg": score samples (violins)
+
+
+class SplitPass:
+    """Accumulate one split: `first(batch)` for every batch, then (when `needs_second`) `second`
+    for the same batches, then `finish()`. `train_means` (level -> K x d) are the train split's
+    class means for the NCC metrics; None for the train split itself (its own means). With
+    `samples` > 0 it also keeps that many uniformly drawn positive and negative scores."""
+
+    def __init__(self, ctx: Context, layers=(), train_means: dict | None = None, samples: int = 0, seed: int = 0):
+        self.ctx, self.train_means = ctx, train_means
+        self.levels: dict[str | None, _Level] = {FEATURES: _Level(), **{name: _Level() for name in layers}}
+        self.n = 0
+        self.pos: list[torch.Tensor] = []
+        self.neg_max: list[torch.Tensor] = []
+        device = ctx.weight.device
+        self.pos_moments, self.neg_moments = ScalarMoments(device), ScalarMoments(device)
+        self.samplers = {"pos": BottomK(samples, 2 * seed), "neg": BottomK(samples, 2 * seed + 1)} if samples else None
+        self.phase = 1
+
+    @staticmethod
+    def _metrics(level: str | None, kind: str, second: bool | None = None) -> list[Metric]:
+        return [m for m in METRICS if m.kind == kind and (level is FEATURES or m.layers) and (second is None or m.second_pass == second)]
+
+    @property
+    def needs_second(self) -> bool:
+        return any(self._metrics(level, "sample", second=True) for level in self.levels)
+
+    def _batches(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None) -> dict[str | None, Batch]:
+        y = labels.to(self.ctx.weight.device).long()
+        head = Batch(features.to(self.ctx.weight.device, torch.float64), y, self.ctx)
+        out = {FEATURES: head}
+        for name in self.levels:
+            if name is not FEATURES:
+                out[name] = Batch(layers[name].to(head.features.device, torch.float64).flatten(1), y, self.ctx, head=head)
+        return out
+
+    def _accumulate(self, level: _Level, batch: Batch, metrics: list[Metric]) -> None:
+        for m in metrics:
+            values = m.fn(batch)
+            if values is None:
+                level.missing.add(m.key)
+                continue
+            total = values.to(torch.float64).sum(dim=0)
+            level.sums[m.key] = total if m.key not in level.sums else level.sums[m.key] + total
+
+    def first(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None) -> None:
+        """Phase one: one batch of penultimate features (B x d) with their labels, and each tapped
+        layer's pooled output (name -> B x d_l)."""
+        batches = self._batches(features, labels, layers)
+        for name, batch in batches.items():
+            level = self.levels[name]
+            if level.moments is None:
+                level.moments = ClassMoments(self.ctx.weight.shape[0], batch.features.shape[1], batch.features.device)
+            level.moments.update(batch.features, batch.labels)
+            self._accumulate(level, batch, self._metrics(name, "sample", second=False))
+        self._scores(batches[FEATURES])
+        self.n += labels.numel()
+
+    def _scores(self, batch: Batch) -> None:
+        z, y = batch.bias_free, batch.labels
+        pos = z.gather(1, y[:, None]).squeeze(1)
+        others = z.scatter(1, y[:, None], float("-inf"))
+        self.pos.append(pos)
+        self.neg_max.append(others.max(dim=1).values)
+        self.pos_moments.update(pos)
+        # The N(K-1) negative scores: sums over Z with each row's own column zeroed.
+        count = pos.numel() * (z.shape[1] - 1)
+        if count:
+            mean = z.scatter(1, y[:, None], 0.0).sum() / count
+            m2 = (z - mean).square().scatter(1, y[:, None], 0.0).sum()
+            self.neg_moments.merge(count, mean, m2)
+        if self.samplers:
+            self.samplers["pos"].update(pos)
+            self.samplers["neg"].update(z[torch.isfinite(others)])
+
+    def _stats(self, name: str | None) -> SplitStats:
+        level = self.levels[name]
+        if level.stats is None:
+            if level.moments is None:
+                raise ValueError("no samples in this split: its metrics are undefined")
+            m = level.moments
+            missing = torch.nonzero(m.counts == 0).flatten().tolist()
+            if missing:
+                raise ValueError(f"classes {missing} have no samples in this split; class means are undefined")
+            head = name is FEATURES
+            scores = ScoreStats(torch.cat(self.pos), torch.cat(self.neg_max), self.pos_moments, self.neg_moments) if head else None
+            level.stats = SplitStats(
+                m.counts, m.means, m.within, m.class_ss, weight=self.ctx.weight if head else None,
+                bias=self.ctx.bias if head else None, lambda_b=self.ctx.lambda_b, scores=scores,
+            )  # fmt: skip
+        return level.stats
+
+    def second(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None) -> None:
+        """Phase two: the same batches again, after every batch went through `first`."""
+        for name, batch in self._batches(features, labels, layers).items():
+            stats = self._stats(name)
+            batch.means, batch.mu_global = stats.means, stats.mu_global
+            batch.train_means = stats.means if self.train_means is None else self.train_means[name]
+            self._accumulate(self.levels[name], batch, self._metrics(name, "sample", second=True))
+
+    def _value(self, m: Metric, name: str | None) -> float:
+        level, stats = self.levels[name], self._stats(name)
+        if m.kind == "summary":
+            return float(m.fn(stats))
+        if m.key in level.missing or m.key not in level.sums:
+            return float("nan")
+        mean = level.sums[m.key] / self.n
+        return float(m.finish(mean, stats)) if m.finish else mean.item()
+
+    def class_means(self) -> dict[str | None, torch.Tensor]:
+        """Level -> the class means (K x d) of every batch seen so far."""
+        return {name: self._stats(name).means for name in self.levels}
+
+    def finish(self) -> SplitResult:
+        """Every registered metric at every level (NaN where a metric does not apply)."""
+        values = {m.key: self._value(m, FEATURES) for m in METRICS}
+        layers = {name: {m.key: self._value(m, name) for m in METRICS if m.layers} for name in self.levels if name is not FEATURES}
+        means = self.class_means()
+        samples = {kind: s.sample() for kind, s in self.samplers.items()} if self.samplers else None
+        return SplitResult(values, layers, means, samples)
+
+
+def compute_split(features: torch.Tensor, labels: torch.Tensor, ctx: Context, layers: dict | None = None, train_means: dict | None = None, chunk: int = 4096) -> SplitResult:
+    """The streaming pass over in-memory tensors cut into chunks of `chunk` samples (a notebook's
+    entry point, and the tests'): features (N x d), labels (N), layers name -> (N x d_l)."""
+    names = list(layers or {})
+    split = SplitPass(ctx, names, train_means)
+
+    def chunks():
+        for start in range(0, labels.numel(), chunk):
+            part = slice(start, start + chunk)
+            yield features[part], labels[part], {n: layers[n][part] for n in names}
+
+    for batch in chunks():
+        split.first(*batch)
+    if split.needs_second:
+        for batch in chunks():
+            split.second(*batch)
+    return split.finish()
