@@ -41,18 +41,20 @@ def dashboard_address(address: str | None) -> str:
     return address.rstrip("/")
 
 
-TOKEN_FILE = Path("~/.ray/auth_token")  # where `ray get-auth-token --generate` and `ray up` put it
 AUTH_WORDS = ("authentication", "unauthorized", "forbidden", "token", "401", "403")
 
 
 def _token_available() -> tuple[str, str] | None:
     """(where from, token): RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token, in the
     order Ray's own client reads them."""
+    from orchestrator.ray_token import token_path, warn_if_readable
+
     if os.environ.get("RAY_AUTH_TOKEN"):
         return "RAY_AUTH_TOKEN", os.environ["RAY_AUTH_TOKEN"].strip()
-    for path in (os.environ.get("RAY_AUTH_TOKEN_PATH"), str(TOKEN_FILE)):
-        if path and Path(path).expanduser().is_file():
-            return path, Path(path).expanduser().read_text().strip()
+    for path in dict.fromkeys([token_path(), Path.home() / ".ray" / "auth_token"]):
+        if path.is_file():
+            warn_if_readable(path)
+            return str(path), path.read_text().strip()
     return None
 
 

@@ -56,9 +56,15 @@ class SweepOutcome:
 
 
 def ensure_ray() -> None:
-    """Join the cluster in RAY_ADDRESS (or the one this Ray job runs in), else start a local Ray."""
+    """Join the cluster in RAY_ADDRESS (or the one this Ray job runs in), else start a local Ray,
+    protected by a private token (orchestrator/ray_token.py)."""
     if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), logging_level=logging.WARNING, log_to_driver=False)
+        address = os.environ.get("RAY_ADDRESS")
+        if not address:
+            from orchestrator.ray_token import ensure_local_token
+
+            ensure_local_token()
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
 
 
 def open_store_while_ray_starts(client: MlflowClient, uri: str) -> threading.Thread | None:

@@ -101,9 +101,13 @@ def test_submit_quickstart_follow_survives_an_mlflow_outage(ray_head, tmp_path):
         no_token = subprocess.run(status_args, env=bare, capture_output=True, text=True, timeout=120)
         assert no_token.returncode == 2 and "demands a token: set RAY_AUTH_TOKEN" in no_token.stderr, no_token.stderr
         (home / ".ray").mkdir()
-        (home / ".ray" / "auth_token").write_text(token)
+        token_file = home / ".ray" / "auth_token"
+        token_file.write_text(token)
+        token_file.chmod(0o644)  # readable by everyone: used, with one warning, and left as it is
         from_file = subprocess.run(status_args, env=bare, capture_output=True, text=True, timeout=120)
         assert from_file.returncode == 0 and f"{job_id}: SUCCEEDED" in from_file.stdout, from_file.stdout + from_file.stderr
+        assert f"warning: {token_file}:" in from_file.stderr and f"chmod 600 {token_file}" in from_file.stderr
+        assert token_file.stat().st_mode & 0o777 == 0o644 and token_file.read_text() == token
     finally:
         stop_tree(submit)
         server.stop()
