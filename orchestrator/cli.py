@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from orchestrator.errors import BadInput, from_validation
-from orchestrator.spec import load_sweep, read_yaml
+from orchestrator.spec import load_sweep, parse_yaml, read_yaml
 from trainers.config import TrialConfig, set_dotted
 
 OK, TRIAL_FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130  # 130: stopped by a signal (128 + SIGINT)
@@ -168,10 +167,7 @@ def parse_overrides(pairs: Sequence[str]) -> list[tuple[str, Any]]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise BadInput(f"--set {pair}: expected key=value with a dotted key, e.g. loss.name=bce")
-        try:
-            out.append((key.strip(), yaml.safe_load(text)))
-        except yaml.YAMLError:
-            raise BadInput(f"--set {pair}: the value is not valid YAML") from None
+        out.append((key.strip(), parse_yaml(text, f"--set {pair}: the value")))
     return out
 
 
@@ -182,7 +178,6 @@ def trial_config(args: argparse.Namespace, tree: dict[str, Any] | None = None) -
     source = "--set"
     if args.trial:
         _, tree = read_yaml(Path(args.trial))
-        tree = tree or {}
         if not isinstance(tree, dict):
             raise BadInput(f"{args.trial}: (top level): expected a mapping of trial config sections")
         source = args.trial

@@ -15,35 +15,32 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from orchestrator.errors import BadInput, dotted, from_validation
 from trainers.config import TrialConfig, set_dotted
+from trainers.strict import StrictModel
 
 
-class Resources(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Resources(StrictModel):
     cpu: float = Field(1.0, gt=0)
     gpu: float = Field(0.0, ge=0)  # fractional: 0.25 packs four trials onto one GPU
 
 
-class CheckpointSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CheckpointSpec(StrictModel):
     # Epochs between checkpoints (and always one at the last epoch); 0 = none, so a retried or
     # resumed trial starts over. A ResNet-18 state is ~90 MB: every 5-10 epochs costs little.
     every: int = Field(5, ge=0)
     keep: int = Field(2, ge=1)  # newest checkpoints kept per trial in the Tune storage
 
 
-class FailureSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FailureSpec(StrictModel):
     # Times Tune restarts a trial that raised or whose node died, from its latest checkpoint.
     # A bug fails every try alike, so keep this small.
     max_retries: int = Field(0, ge=0)
 
 
-class SweepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SweepSpec(StrictModel):
     name: str = Field(min_length=1)
     experiment: str = "ncsweep"
     description: str = ""
@@ -113,16 +110,43 @@ def trial_name(overrides: list[tuple[str, Any]]) -> str:
     return "-".join(_label(k, v) for k, v in overrides) or "trial"
 
 
-def read_yaml(path: Path) -> tuple[str, Any]:
-    if not path.is_file():
-        raise BadInput(f"{path}: file not found")
-    text = path.read_text()
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text -> Python values; what PyYAML cannot read (a syntax error, an impossible date,
+    nesting deeper than Python's stack) is BadInput naming `where`."""
     try:
-        return text, yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise BadInput(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        if not mark and getattr(exc, "position", None) is not None:  # the reader's errors: a byte YAML refuses
+            at = f" (offset {exc.position})"
+        detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BadInput(f"{where}: not valid YAML{at}: {detail}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp with month 13
+        raise BadInput(f"{where}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{where}: not valid YAML: nested too deeply") from None
+
+
+def read_yaml(path: Path) -> tuple[str, Any]:
+    """The text of a YAML file and its values. A path that is not a readable, non-empty UTF-8 YAML
+    file is BadInput: one line naming the file and what is wrong with it."""
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory, not a YAML file")
+    if not path.exists():
+        raise BadInput(f"{path}: file not found")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); a sweep or trial file is YAML text") from None
+    raw = parse_yaml(text, str(path))
+    if raw is None:
+        raise BadInput(f"{path}: empty (no YAML values in it)")
+    return text, raw
 
 
 def load_sweep(path: str | Path) -> Sweep:

@@ -37,6 +37,14 @@ BAD = {
     "empty_grid_values": ({"grid": {"loss.name": []}}, ["grid.loss.name: empty list"]),
     "unknown_layer": ({"base": {"metrics": {"layers": ["hidden9"]}}}, ["metrics.layers (model mlp)", "no module named 'hidden9'", "its modules: flatten, hidden1"]),
     "layers_not_stages_or_list": ({"base": {"metrics": {"layers": "hidden1"}}}, ["base.metrics.layers", "'stages'"]),
+    "infinite_lr": ({"base": {"optim": {"lr": float("inf")}}}, ["base.optim.lr", "Input should be a finite number (got inf)"]),
+    "infinite_in_grid": ({"grid": {"regularization.lambda_w": [0.0, float("inf")]}}, ["grid.regularization.lambda_w (value inf)", "finite number"]),
+    "infinite_bias_init": ({"base": {"classifier": {"bias_init_mean": float("-inf")}}}, ["base.classifier.bias_init_mean", "finite number"]),
+    "boolean_batch_size": ({"base": {"train": {"batch_size": True}}}, ["base.train.batch_size", "expected a number, not a boolean"]),
+    "boolean_epochs_in_grid": ({"grid": {"train.epochs": [True]}}, ["grid.train.epochs (value True)", "not a boolean"]),
+    "boolean_seeds": ({"seeds": [True, False]}, ["seeds", "expected a number, not a boolean"]),
+    "boolean_resources": ({"resources": {"cpu": True}}, ["resources.cpu", "not a boolean"]),
+    "seed_beyond_numpy": ({"seeds": [2**40]}, ["seed", "less than 4294967296"]),
 }
 
 
@@ -90,11 +98,46 @@ def test_missing_file_and_unparsable_yaml(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml"]
 
 
-def test_train_set_errors_name_the_key(tmp_path):
+def test_files_that_are_not_yaml_text(tmp_path, capsys):
+    """Not UTF-8, not YAML, empty, a directory: one line naming the file and what is wrong, exit 2."""
+    cases = {
+        "latin1.yaml": ("name: caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 9)"),
+        "binary.yaml": (bytes(range(256)), "not UTF-8 text"),
+        "empty.yaml": (b"", "empty (no YAML values in it)"),
+        "blank.yaml": (b"  \n# only a comment\n", "empty (no YAML values in it)"),
+        "date.yaml": (b"name: x\ndescription: 2021-13-45\n", "not valid YAML: month must be in 1..12"),
+        "deep.yaml": (b"[" * 20000, "not valid YAML"),
+        "tabs.yaml": (b"name: x\n\tgrid: {}\n", "not valid YAML (line 2, column 1)"),
+    }
+    for name, (data, says) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert main(["validate", str(path), "--no-data-check"]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}: ") and says in err and err.count("\n") == 1, (name, err)
+    assert main(["validate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}: is a directory, not a YAML file\n"
+    assert main(["train", str(tmp_path / "empty.yaml")]) == 2  # a trial file too
+    assert "empty.yaml: empty" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: no unreadable file to make")
+def test_an_unreadable_file(tmp_path, capsys):
+    path = tmp_path / "locked.yaml"
+    path.write_text("name: x\n")
+    path.chmod(0)
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: cannot be read (Permission denied)\n"
+
+
+def test_train_set_errors_name_the_key(tmp_path, capsys):
     result = ncsweep("train", "--set", "loss.name=nosuch", cwd=tmp_path)
     assert result.returncode == 2 and "--set: loss.name: unknown loss name; registered: ce, bce," in result.stderr
     result = ncsweep("train", "--set", "optim.nmae=sgd", cwd=tmp_path)
     assert result.returncode == 2 and "optim.nmae: unknown key; allowed keys:" in result.stderr
+    for value, says in (("train.batch_size=true", "train.batch_size: expected a number, not a boolean"), ("optim.lr=.inf", "optim.lr: Input should be a finite number")):
+        assert main(["train", "--set", value]) == 2
+        assert says in capsys.readouterr().err
 
 
 def test_train_runs_one_trial_in_process(tmp_path):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from trainers.dataset_configs import DATASETS, DataConfig
 from trainers.losses import LOSSES, LossConfig
 from trainers.model_configs import MODELS, ModelConfig
+from trainers.strict import StrictModel
 
 BiasMode = Literal["per_class", "unified", "none"]
 OptimizerName = Literal["sgd", "adamw"]
@@ -26,8 +27,8 @@ Split = Literal["train", "test"]
 Precision = Literal["auto", "bf16", "fp32"]
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Section(StrictModel):
+    """A config section: unknown keys, infinite floats and booleans for numbers are errors (trainers/strict.py)."""
 
 
 class ClassifierConfig(Section):
@@ -121,7 +122,7 @@ class TrialConfig(Section):
     train: TrainConfig = TrainConfig()
     mixup: MixupConfig = MixupConfig()
     metrics: MetricsConfig = MetricsConfig()
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)  # numpy's seeds are 32-bit (timm's Mixup draws from numpy)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialConfig:

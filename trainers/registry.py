@@ -16,17 +16,18 @@ from __future__ import annotations
 import typing
 from typing import Any, ClassVar, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag
+from pydantic import Discriminator, Tag
+
+from trainers.strict import StrictModel
 
 UNKNOWN_NAME = "unknown_variant_name"  # pydantic error type of an unregistered name
 
 
-class Variant(BaseModel):
+class Variant(StrictModel):
     """Base of a registered config variant. Subclasses set `registry` (on the family's base class)
     and a `name: Literal[...]` field; a `prefix` ClassVar instead claims every name starting with
-    it (`timm:` for any timm model)."""
+    it (`timm:` for any timm model). Strict as every config model (trainers/strict.py)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     registry: ClassVar[Registry | None] = None
     prefix: ClassVar[str | None] = None
 

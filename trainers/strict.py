@@ -1,0 +1,52 @@
+"""The base of every config model (sweep spec, trial sections, plug-in variants): what a sweep file
+may not say, checked where pydantic names the dotted key.
+
+- Unknown keys are errors, values are frozen.
+- Floats are finite: `optim.lr: .inf` or `classifier.bias_init_mean: .inf` validate under plain
+  pydantic and the trial then diverges; no ncsweep key means anything with an infinity.
+- A number is never a boolean: YAML's `true` is Python's 1, so plain pydantic takes
+  `train.batch_size: true` as a batch of 1 and `seeds: [true, false]` as seeds 1 and 0. A field
+  whose type is int or float (alone, optional, or in a list or tuple) refuses booleans; a field
+  that admits bool itself (`train.channels_last: auto | true | false`) is left alone.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+
+def expects_numbers(annotation: Any) -> bool:
+    """True for int, float, their Optional, and lists/tuples of them; False where bool is allowed."""
+    if annotation in (int, float):
+        return True
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return expects_numbers(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        return bool(members) and bool not in members and all(expects_numbers(a) for a in members)
+    if origin in (list, tuple, set, frozenset):
+        return any(expects_numbers(a) for a in args if a is not Ellipsis)
+    return False
+
+
+def has_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (list, tuple)) and any(has_boolean(v) for v in value)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and has_boolean(value) and expects_numbers(field.annotation):
+            raise ValueError("expected a number, not a boolean")
+        return value
