@@ -4,6 +4,10 @@ trials.parquet: one row per trial (child run): ids, status, every config paramet
 column (dotted names, e.g. `loss.name`), wall time, `final/<split>/<metric>` at the last epoch and
 `best/<split>/<metric>` at the best-test-accuracy epoch (the paper's model selection).
 epochs.parquet: one row per trial x epoch with every logged metric.
+
+The metric columns follow the metric registry (trainers/metrics, read without torch): every
+registered key of each split present, float64, in the registry's order, even where no run logged
+it (an older store), so the schema of a sweep's tables does not depend on which runs it holds.
 """
 
 from __future__ import annotations
@@ -137,16 +141,29 @@ def _arrow_type(values: pd.Series) -> pa.DataType:
     return pa.string()
 
 
+def metric_columns(columns: list[str]) -> list[str]:
+    """The metric (`a/b`) columns in schema order: for each prefix (none, final/, best/) and split
+    that the columns hold, `<prefix><split>/<key>` for every registered metric key in the
+    registry's order (present or not), then every other metric column (layers, optim/, time/) sorted."""
+    from trainers.metrics import METRICS
+
+    ordered: list[str] = []
+    for prefix in ("", "final/", "best/"):
+        for split in ("train", "test"):
+            if any(c.startswith(f"{prefix}{split}/") for c in columns):
+                ordered += [f"{prefix}{split}/{key}" for key in METRICS.keys()]
+    return ordered + sorted(c for c in columns if "/" in c and c not in set(ordered))
+
+
 def schema_for(frame: pd.DataFrame, fixed: list[pa.Field]) -> pa.Schema:
-    """Fixed columns as declared; metrics (`a/b` names) float64; config columns typed from the
-    config's own JSON values (int, float, bool, str; lists as JSON text), so dtypes never drift."""
+    """Fixed columns as declared; config columns typed from the config's own JSON values (int,
+    float, bool, str; lists as JSON text), so dtypes never drift; metrics float64 (metric_columns)."""
     names = {f.name for f in fixed}
     fields = list(fixed)
     for column in frame.columns:
-        if column in names:
-            continue
-        dtype = pa.float64() if "/" in column else _arrow_type(frame[column])
-        fields.append(pa.field(column, dtype))
+        if column not in names and "/" not in column:
+            fields.append(pa.field(column, _arrow_type(frame[column])))
+    fields += [pa.field(column, pa.float64()) for column in metric_columns([c for c in frame.columns if c not in names])]
     return pa.schema(fields)
 
 
@@ -168,12 +185,15 @@ class Exported:
     losses_path: Path | None = None
     losses_figure: Path | None = None
     losses: pd.DataFrame | None = None
+    layers_figure: Path | None = None  # when the runs logged per-layer metrics (analysis.layers)
 
 
 def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> Exported:
     """Write trials.parquet and epochs.parquet into out_dir (and, when the runs vary loss.name,
-    losses.parquet and fig_losses.png); returns the paths and the tables."""
-    from analysis.losses import write_loss_outputs  # matplotlib, and it imports this module
+    losses.parquet and fig_losses.png; when they logged layers, fig_layers.png); returns the paths
+    and the tables."""
+    from analysis.layers import write_layer_figure  # matplotlib, and it imports this module
+    from analysis.losses import write_loss_outputs
 
     client = MlflowClient(tracking_uri)
     trials, epochs = tables(client, experiment, parent_run_id)
@@ -183,6 +203,7 @@ def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str
         trials,
         epochs,
     )
+    exported = replace(exported, layers_figure=write_layer_figure(trials, Path(out_dir)))
     losses = write_loss_outputs(trials, epochs, Path(out_dir))
     return exported if losses is None else replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])
 

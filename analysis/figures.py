@@ -1,6 +1,6 @@
 """The paper's figures as PNG files, from the exported tables and the logged score distributions.
 
-- nc_figure: Fig. 2 (NC1, NC2, NC3 vs epoch, CE and BCE overlaid).
+- nc_figure: Fig. 2 (NC1, NC2, NC3 vs epoch, CE and BCE overlaid), with an NC4 panel.
 - violin_figure: Fig. 3 (final negative scores, biases and positive scores per swept value).
 
 Each figure has a `make_*` builder returning the matplotlib Figure (for inspection) and a writer
@@ -23,50 +23,19 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.paper import LOSS_KEY, axis_trials, finished, group_keys, ordered_losses, varied_axes  # noqa: E402
+from analysis.plotting import LOSS_COLOURS, band, group_by, group_title, save  # noqa: E402
 
-LOSS_COLOURS = {"ce": "tab:blue", "bce": "tab:red"}
-NC_METRICS = ["nc1", "nc2_h", "nc2_w", "nc3"]
+NC_METRICS = ["nc1", "nc2_h", "nc2_w", "nc3", "nc4"]  # nc4 -> 1 at collapse (Papyan 2020); the rest -> 0
 MAX_NC_ROWS = 12
 # (distribution key, colour, legend label, x offset): negatives left, biases centre, positives
 # right, the order they sit in on the score axis when the biases separate the classes.
 VIOLINS = [("neg", "tab:blue", "negative scores", -0.27), ("bias", "tab:green", "biases", 0.0), ("pos", "tab:red", "positive scores", 0.27)]
 VIOLIN_WIDTH = 0.24
-DPI = 110
 
 
 def loss_label(loss: str) -> str:
     """ce -> CE: how the paper names the losses in legends and panel titles."""
     return str(loss).upper()
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI)
-    finally:
-        plt.close(fig)
-    return path
-
-
-def _label(key: str, value) -> str | None:
-    """A group value for a title: strings as they are, numbers with their short key name
-    (a bare "100" says nothing; "imbalance_factor=100" does). NaN keys are left out."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, (int, float, np.number)):
-        return f"{key.rsplit('.', 1)[-1]}={value:g}"
-    return str(value)
-
-
-def _group_title(keys: list[str], values: tuple) -> str:
-    return " / ".join(part for key, value in zip(keys, values) if (part := _label(key, value))) or "all trials"
-
-
-def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
-    if not keys:
-        return [((), frame)]
-    return list(frame.groupby(keys, dropna=False, sort=True))
 
 
 def _nc_columns(epochs: pd.DataFrame) -> tuple[str, list[str]]:
@@ -78,18 +47,8 @@ def _nc_columns(epochs: pd.DataFrame) -> tuple[str, list[str]]:
     return "train", []
 
 
-def _band(ax, values: pd.Series, epoch: pd.Series, colour: str) -> bool:
-    """Mean over runs per epoch with a min-max band; epochs with no value (NC not computed) skip."""
-    stats = values.groupby(epoch).agg(["mean", "min", "max"]).dropna()
-    if stats.empty:
-        return False
-    ax.plot(stats.index, stats["mean"], color=colour, lw=1.4)
-    ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.2, lw=0)
-    return True
-
-
 def make_nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> Figure | None:
-    """Paper Fig. 2: nc1, nc2_h, nc2_w, nc3 vs epoch; one row per group, CE and BCE overlaid.
+    """Paper Fig. 2: nc1, nc2_h, nc2_w, nc3 (and nc4) vs epoch; one row per group, CE and BCE overlaid.
 
     A row pools seeds (and anything varied that is not a group key or a swept axis) into a mean
     curve with a min-max band. None when there is no NC metric or no finished trial with epochs.
@@ -102,20 +61,20 @@ def make_nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> Figure | None:
     data = epochs[["run_id", "epoch", *(f"{split}/{m}" for m in metrics)]].merge(done[["run_id", LOSS_KEY, *rows]], on="run_id")
     if data.empty:
         return None
-    groups = _groups(data, rows)
+    groups = group_by(data, rows)
     shown = groups[:MAX_NC_ROWS]
     losses = ordered_losses(data[LOSS_KEY])
     # One subfigure per group: its title spans the row instead of crowding every panel.
     fig = plt.figure(figsize=(3.3 * len(metrics), 2.6 * len(shown) + 0.9), layout="constrained")
     rows_of = fig.subfigures(len(shown), 1, squeeze=False)[:, 0]
     for r, (values, group) in enumerate(shown):
-        rows_of[r].suptitle(_group_title(rows, values if isinstance(values, tuple) else (values,)), fontsize=9)
+        rows_of[r].suptitle(group_title(rows, values if isinstance(values, tuple) else (values,)), fontsize=9)
         for ax, metric in zip(rows_of[r].subplots(1, len(metrics), squeeze=False)[0], metrics):
             column = group[f"{split}/{metric}"]
             if metric == "nc1":
                 # NC1 spans orders of magnitude; a log axis needs the non-positive values gone.
                 column = column.where(column > 0)
-            drawn = [_band(ax, column[group[LOSS_KEY] == loss], group["epoch"], LOSS_COLOURS.get(loss, "tab:gray")) for loss in losses]
+            drawn = [band(ax, column[group[LOSS_KEY] == loss], group["epoch"], LOSS_COLOURS.get(loss, "tab:gray")) for loss in losses]
             if metric == "nc1" and any(drawn):
                 ax.set_yscale("log")
             ax.set_title(f"{split}/{metric}", fontsize=8)
@@ -134,7 +93,7 @@ def make_nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> Figure | None:
 def nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame, path: Path) -> Path | None:
     """Write paper Fig. 2 (see make_nc_figure) to `path`; None when there is nothing to draw."""
     fig = make_nc_figure(epochs, trials)
-    return None if fig is None else _save(fig, path)
+    return None if fig is None else save(fig, path)
 
 
 def _pooled(run_ids, distributions: dict, split: str) -> dict[str, np.ndarray]:
@@ -206,7 +165,7 @@ def make_violin_figure(trials: pd.DataFrame, distributions: dict, axis: str, spl
 def violin_figure(trials: pd.DataFrame, distributions: dict, axis: str, path: Path, split: str = "train") -> Path | None:
     """Write paper Fig. 3 for one swept axis (see make_violin_figure); None when nothing to draw."""
     fig = make_violin_figure(trials, distributions, axis, split)
-    return None if fig is None else _save(fig, path)
+    return None if fig is None else save(fig, path)
 
 
 def paper_figures(trials: pd.DataFrame, epochs: pd.DataFrame, distributions: dict, out_dir: Path) -> list[Path]:

@@ -18,8 +18,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from analysis.export import write_parquet  # noqa: E402
-from analysis.figures import LOSS_COLOURS, _band, _group_title, _groups, _save  # noqa: E402
-from analysis.paper import LOSS_KEY, _seed_stats, finished, ordered_losses  # noqa: E402
+from analysis.paper import LOSS_KEY, finished, ordered_losses  # noqa: E402
+from analysis.plotting import LOSS_COLOURS, band, group_by, group_title, save  # noqa: E402
+from analysis.seeds import seed_stats  # noqa: E402
 from analysis.summary import bias_inside_scores, varied_columns  # noqa: E402
 
 LOSS_COLUMN = "loss"  # the loss's name, with its varied hyperparameters: focal(gamma=1)
@@ -31,12 +32,15 @@ SOURCES = {
     "train_nc2_w": "final/train/nc2_w",
     "train_nc3": "final/train/nc3",
     "train_bias": "final/train/bias_mean",
+    "test_nc4": "final/test/nc4",
+    "test_ncc_acc": "final/test/ncc_acc",
+    "train_cdnv": "final/train/cdnv",
 }
 CURVES = [("train/nc1", True), ("test/acc", False)]  # (metric, log scale)
 MAX_ROWS = 8
 
 
-def _labelled(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def labelled(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Finished trials with the LOSS_COLUMN label, and the setting columns (what else varied)."""
     done = finished(trials)
     varied = varied_columns(done)
@@ -58,9 +62,9 @@ def compares_losses(trials: pd.DataFrame) -> bool:
 def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
     """Per setting x loss: n seeds, mean and std of each SOURCES metric (final epoch), and the
     fraction of seeds whose final bias lies between the negative and positive scores."""
-    done, setting = _labelled(trials)
+    done, setting = labelled(trials)
     by = [*setting, LOSS_COLUMN]
-    stats = _seed_stats(done, by, SOURCES, with_std=True)
+    stats = seed_stats(done, by, SOURCES, with_std=True)
     if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
         inside = done.assign(bias_in_scores=bias_inside_scores(done).astype("float64"))
         fraction = inside.groupby(by, dropna=False, sort=True)["bias_in_scores"].mean().reset_index()
@@ -91,24 +95,24 @@ def colours_for(names: list[str]) -> dict[str, object]:
 def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
     """train nc1 (log scale) and test accuracy vs epoch, one curve per loss (mean over seeds,
     min-max band), one row per setting. None when there is nothing to draw."""
-    done, setting = _labelled(trials)
+    done, setting = labelled(trials)
     metrics = [(m, log) for m, log in CURVES if m in epochs]
     if done.empty or not metrics or "run_id" not in epochs:
         return None
     data = epochs[["run_id", "epoch", *(m for m, _ in metrics)]].merge(done[["run_id", LOSS_COLUMN, LOSS_KEY, *setting]], on="run_id")
     if data.empty:
         return None
-    groups = _groups(data, setting)[:MAX_ROWS]
+    groups = group_by(data, setting)[:MAX_ROWS]
     names = list(loss_table(trials)[LOSS_COLUMN].drop_duplicates())
     colours = colours_for(names)
     fig, axes = plt.subplots(len(groups), len(metrics), figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8), squeeze=False, layout="constrained")
     for r, (values, group) in enumerate(groups):
         for ax, (metric, log) in zip(axes[r], metrics):
             column = group[metric].where(group[metric] > 0) if log else group[metric]
-            drawn = [_band(ax, column[group[LOSS_COLUMN] == name], group["epoch"], colours[name]) for name in names]
+            drawn = [band(ax, column[group[LOSS_COLUMN] == name], group["epoch"], colours[name]) for name in names]
             if log and any(drawn):
                 ax.set_yscale("log")
-            title = metric if not setting else f"{metric}: {_group_title(setting, values if isinstance(values, tuple) else (values,))}"
+            title = metric if not setting else f"{metric}: {group_title(setting, values if isinstance(values, tuple) else (values,))}"
             ax.set_title(title, fontsize=8)
             ax.tick_params(labelsize=7)
             ax.set_xlabel("epoch", fontsize=8)
@@ -125,8 +129,8 @@ def write_loss_outputs(trials: pd.DataFrame, epochs: pd.DataFrame, out_dir: Path
     table = loss_table(trials)
     path = write_parquet(table, Path(out_dir) / "losses.parquet", [])
     fig = make_loss_figure(epochs, trials)
-    figure = _save(fig, Path(out_dir) / "fig_losses.png") if fig is not None else None
+    figure = save(fig, Path(out_dir) / "fig_losses.png") if fig is not None else None
     return path, figure, table
 
 
-__all__ = ["compares_losses", "format_loss_table", "loss_table", "make_loss_figure", "write_loss_outputs"]
+__all__ = ["colours_for", "compares_losses", "format_loss_table", "labelled", "loss_table", "make_loss_figure", "write_loss_outputs"]

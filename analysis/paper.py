@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from analysis.seeds import seed_stats
+
 # data.imbalance_factor only matters for cifar100_lt; it is kept whenever the column has a value,
 # and groupby(dropna=False) keeps the balanced datasets (NaN factor) as their own groups.
 GROUP_KEYS = ["data.name", "data.imbalance_factor", "model.name", "optim.name", "train.augment"]
@@ -94,25 +96,6 @@ def _typed_empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=dtype(column)) for column in columns})
 
 
-def _seed_stats(frame: pd.DataFrame, by: list[str], sources: dict[str, str], with_std: bool) -> pd.DataFrame:
-    """n, mean and (ddof=1) std of each source column over the rows of each `by` cell.
-
-    A source absent from `frame` gives an all-NaN column, so every selection has the same columns.
-    """
-    data = frame[by].copy()
-    for name, source in sources.items():
-        data[name] = pd.to_numeric(frame[source], errors="coerce").astype("float64") if source in frame else np.nan
-    grouped = data.groupby(by, dropna=False, sort=True)
-    out = grouped.size().rename("n").to_frame()
-    means = grouped[list(sources)].mean()
-    stds = grouped[list(sources)].std(ddof=1) if with_std else None
-    for name in sources:
-        out[f"{name}_mean" if with_std else name] = means[name].astype("float64")
-        if stds is not None:
-            out[f"{name}_std"] = stds[name].astype("float64")
-    return out.reset_index()
-
-
 def _delta_rows(stats: pd.DataFrame, on: list[str], names: list[str]) -> pd.DataFrame:
     """mean(BCE) - mean(CE) per cell: the paper's "improvement" rows. std is not defined for a
     difference of two unpaired seed means, so it stays NaN; n is the smaller seed count."""
@@ -144,7 +127,7 @@ def _loss_table(trials: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         sources = {metric_name(m): f"{selection}/{m}" for m in metrics if metric_name(m) in names}
         if not any(source in done for source in sources.values()):
             continue
-        stats = _seed_stats(done, [*keys, "loss"], sources, with_std=True)
+        stats = seed_stats(done, [*keys, "loss"], sources, with_std=True)
         stats["selection"] = selection
         parts += [stats, _delta_rows(stats, [*keys, "selection"], names)]
     table = pd.concat(parts, ignore_index=True)
@@ -183,7 +166,7 @@ def bias_table(trials: pd.DataFrame) -> pd.DataFrame:
         subset = axis_trials(done, axis)
         held = [other for other in varied_axes(subset) if other != axis]
         sources = {metric_name(m): f"final/{m}" for m in BIAS_METRICS if metric_name(m) in names}
-        stats = _seed_stats(subset, [axis, *keys, *held, "loss"], sources, with_std=False)
+        stats = seed_stats(subset, [axis, *keys, *held, "loss"], sources, with_std=False)
         stats = stats.rename(columns={axis: "value"}).assign(axis=axis)
         stats["value"] = stats["value"].astype("float64")
         blocks.append(stats[["axis", "value", *keys, *held, "loss", "n", *names]])

@@ -109,10 +109,12 @@ def report_outcome(sweep, uri: str, outcome) -> int:
 
     from orchestrator.tracking import publish_summary
 
-    outputs = [exported.trials_path, exported.epochs_path, exported.losses_path, exported.losses_figure]
+    outputs = [exported.trials_path, exported.epochs_path, exported.losses_path, exported.losses_figure, exported.layers_figure]
     local = [Path(p) for p in outputs if p is not None and Path(str(p)).is_file()]  # s3:// results stay where they are
     publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local)
     print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
+    if exported.layers_figure:
+        print(f"Layers:   {exported.layers_figure}")
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
     if outcome.interrupted:
@@ -259,6 +261,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(format_summary(exported.trials))
     print_losses(exported)
     print(f"\nParquet:  {exported.trials_path}\n          {exported.epochs_path}")
+    if exported.layers_figure:
+        print(f"Layers:   {exported.layers_figure}")
     if args.paper:
         from analysis.publish import publish_paper
 
@@ -275,25 +279,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Every registered loss, model and dataset with its own keys and defaults: the registries
-    (trainers/registry.py) are the only list of names."""
-    from trainers.dataset_configs import DATASETS
-    from trainers.losses import LOSSES
-    from trainers.model_configs import MODELS
+    from orchestrator.listing import FAMILIES, print_family
 
-    families = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}
-    unknown = [w for w in args.what if w not in families]
+    unknown = [w for w in args.what if w not in FAMILIES]
     if unknown:
-        raise BadInput(f"list {unknown[0]}: unknown; allowed: {', '.join(families)}")
-    for title in args.what or families:
-        registry = families[title]
-        print(f"{title} (default {registry.default}):")
-        for cls in registry.variants():
-            keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]
-            doc = " ".join((cls.__doc__ or "").split()).split(". ")[0]
-            print(f"  {' | '.join(cls.names())}: {doc[:150]}")
-            if keys:
-                print(f"      keys: {', '.join(keys)}")
+        raise BadInput(f"list {unknown[0]}: unknown; allowed: {', '.join(FAMILIES)}")
+    for family in args.what or FAMILIES:
+        print_family(family, args.markdown)
     return OK
 
 
@@ -338,8 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("list", help="the registered losses, models and datasets, with their own keys")
-    p.add_argument("what", nargs="*", metavar="losses|models|datasets")
+    p = sub.add_parser("list", help="the registered losses, models, datasets and metrics, with their own keys")
+    p.add_argument("what", nargs="*", metavar="losses|models|datasets|metrics")
+    p.add_argument("--markdown", action="store_true", help="metrics: as the README's Markdown table")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")

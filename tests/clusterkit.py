@@ -42,6 +42,17 @@ def start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subproc
         return subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def run_to_end(args: list[str], cwd: Path, env: dict[str, str], log: Path, timeout: float = 300) -> tuple[int, str]:
+    """Run a console command in its own session to its end (or the timeout), stop whatever it left
+    behind (a local Ray), and return its exit code and output."""
+    proc = start(args, cwd, env, log)
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        stop_tree(proc)
+    return proc.returncode, log.read_text()
+
+
 def stop_tree(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Stop `proc`, its descendants (by pid) and its process group."""
     try:

@@ -76,3 +76,52 @@ def test_loss_table_pools_seeds_per_loss_and_setting():
     assert by.loc["ce", "train_nc1_mean"] == pytest.approx(0.15)
     # bias 9 lies between -1 and 10 (seed 1) but not between -1 and 2 (seed 0); bias 0.5 always does
     assert by.loc["ce", "bias_in_scores"] == 0.5 and by.loc["bce", "bias_in_scores"] == 1.0
+
+
+def test_metric_columns_follow_the_registry_and_exist_for_every_key(tmp_path):
+    from trainers.metrics import METRICS
+
+    epochs = pd.DataFrame({"run_id": ["a"], "run_name": ["x"], "epoch": [1], "test/nc1": [0.5], "optim/lr": [0.1], "test/acc": [0.9],
+                           "test/layers/layer1/nc1": [2.0], "layers/layer1/depth": [1.0]})  # fmt: skip
+    names = pq.read_schema(write_parquet(epochs, tmp_path / "e.parquet", EPOCH_FIELDS)).names
+    registered = [f"test/{k}" for k in METRICS.keys()]
+    assert names == ["run_id", "run_name", "epoch", *registered, "layers/layer1/depth", "optim/lr", "test/layers/layer1/nc1"]
+    table = pq.read_table(tmp_path / "e.parquet").to_pandas()
+    assert table["test/nc1"].tolist() == [0.5] and table["test/cdnv"].isna().all()  # not logged by this run: null, still float64
+
+
+def layer_trials() -> pd.DataFrame:
+    """Two losses x two seeds, three tapped layers; CE's nc1 falls slower with depth than BCE's."""
+    rows = []
+    for loss, rate in (("ce", 0.8), ("bce", 0.5)):
+        for seed in (0, 1):
+            row = {"run_id": f"{loss}{seed}", "run_name": f"{loss}-s{seed}", "status": "finished", "seed": seed, "loss.name": loss}
+            for depth, name in enumerate(("hidden1", "hidden2", "hidden3"), start=1):
+                row[f"final/layers/{name}/depth"] = float(depth)
+                for split in ("train", "test"):
+                    row[f"final/{split}/layers/{name}/nc1"] = rate**depth * (1 + 0.1 * seed)
+                    row[f"final/{split}/layers/{name}/ncc_acc"] = 1 - rate**depth / 2
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
+    from analysis.layers import layer_curves, make_layer_figure, write_layer_figure
+
+    trials = layer_trials()
+    curves, setting = layer_curves(trials)
+    assert setting == [] and len(curves) == 4 * 3 * 2  # trials x layers x splits
+    fig = make_layer_figure(trials)
+    try:
+        assert len(fig.axes) == 2 * 2  # (train, test) x (nc1, ncc_acc)
+        ax = fig.axes[0]
+        assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["hidden1", "hidden2", "hidden3"]
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ce", "bce"]
+        ce = ax.get_lines()[0].get_ydata()  # mean over the two seeds, in depth order
+        assert list(ce) == pytest.approx([0.8**d * 1.05 for d in (1, 2, 3)])
+    finally:
+        fig.clear()
+    path = write_layer_figure(trials, tmp_path)
+    assert path.name == "fig_layers.png" and path.read_bytes()[:4] == b"\x89PNG"
+    plain = trials[[c for c in trials if "layers" not in c]]
+    assert write_layer_figure(plain, tmp_path / "none") is None

@@ -17,7 +17,7 @@ def test_bench_measures_every_row_with_a_small_model(tmp_path, monkeypatch, caps
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # its random CIFAR files go here
     out = tmp_path / "bench.json"
     args = ["bench", "--quick", "--reference", "--pack", "1,2", "--cpus", "2", "--json", str(out)]
-    assert main([*args, "--set", "model.name=cnn", "--set", "train.batch_size=64"]) == 0
+    assert main([*args, "--set", "model.name=cnn", "--set", "train.batch_size=64", "--set", "metrics.layers=stages"]) == 0
     printed = capsys.readouterr().out
     assert "ratio ncsweep / official" in printed and "metrics pass" in printed and f"JSON:     {out}" in printed
     result = json.loads(out.read_text())
@@ -28,7 +28,10 @@ def test_bench_measures_every_row_with_a_small_model(tmp_path, monkeypatch, caps
     assert rows["official loader (2 workers), fp32 + NCHW"]["images_per_s"] > 0
     official = rows["official loader (2 workers), fp32 + NCHW"]["images_per_s"]
     assert rows["ratio ncsweep / official"]["ratio"] == pytest.approx(trial["images_per_s"] / official)
-    assert 0 < rows["metrics pass, share of an epoch at metrics.every 1"]["ratio"] < 1
+    share = rows["metrics pass, share of an epoch at metrics.every 1"]
+    assert 0 < share["ratio"] < 1 and "layers stages" in share["note"]  # the trial's layers are part of the pass
+    # the pass runs at least the plain forward of the same images (timing noise aside)
+    assert rows["metrics pass / plain forward"]["ratio"] > 0.8 and "no metric" in rows["metrics pass / plain forward"]["note"]
     assert rows["pack 1 (aggregate)"]["ratio"] == 1.0 and rows["pack 2 (aggregate)"]["images_per_s"] > 0
     assert "skipped" in rows["torch.compile"]["note"]  # --quick on a CPU
     assert not list(tmp_path.glob("ncsweep-bench-*"))  # the data folder is removed

@@ -125,3 +125,17 @@ def test_nc4_counts_disagreement_of_the_head_and_the_nearest_centre():
     head = [int(x > 0.5) for x in features[:, 0].tolist()]
     assert m["ncc_acc"] == pytest.approx(np.mean(np.array(ncc) == labels.numpy()))
     assert m["nc4"] == pytest.approx(np.mean(np.array(ncc) == np.array(head))) == pytest.approx(4 / 6)
+
+
+def test_degenerate_geometry_is_nan_not_infinite():
+    """A dead network (every feature zero): no class direction exists, so the pairwise geometry is
+    undefined; an infinite value would also not survive MLflow's store (it keeps 1.8e308)."""
+    labels = torch.arange(3).repeat(4)
+    weight = torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    m = measure(torch.zeros(12, 5, dtype=torch.float64), labels, weight)
+    assert math.isnan(m["gnc2_h"]) and math.isnan(m["cdnv"])
+    finite = {k: v for k, v in m.items() if not math.isnan(v)}
+    assert all(math.isfinite(v) for v in finite.values()), finite
+    twins = torch.tensor([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)  # classes 0 and 1 share their mean
+    m = measure(twins, torch.tensor([0, 1, 2]), torch.eye(3, 2, dtype=torch.float64))
+    assert math.isnan(m["cdnv"]) and math.isnan(m["gnc2_h"])

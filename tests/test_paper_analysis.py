@@ -145,6 +145,7 @@ def make_epochs(trials, n_epochs=6):
         for epoch in range(1, n_epochs + 1):
             decay = np.exp(-(0.8 if bce else 0.4) * epoch)
             nc = {f"train/{m}": decay * (1 + 0.1 * i) for m in ("nc1", "nc2_h", "nc2_w", "nc3")}
+            nc["train/nc4"] = 1 - decay / 2
             if epoch % 2:  # NC metrics only every other epoch, as the trainer may log them
                 nc = {key: np.nan for key in nc}
             rows.append({"run_id": run_id, "run_name": run_id, "epoch": epoch, "train/acc": 0.5, **nc})
@@ -175,7 +176,9 @@ def test_nc_figure_overlays_ce_and_bce(tmp_path):
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["CE", "BCE"]
         colours = {line.get_color() for ax in fig.axes for line in ax.get_lines()}
         assert colours == {"tab:blue", "tab:red"}
-        assert len(fig.axes) == 2 * 4 and fig.axes[0].get_yscale() == "log"
+        assert len(fig.axes) == 2 * 5 and fig.axes[0].get_yscale() == "log"
+        assert [ax.get_title() for ax in fig.axes[:5]] == ["train/nc1", "train/nc2_h", "train/nc2_w", "train/nc3", "train/nc4"]
+        assert fig.axes[4].get_yscale() == "linear"  # nc4 -> 1: no log axis
     finally:
         fig.clear()
     assert_png(nc_figure(epochs, trials, tmp_path / "nc.png"))

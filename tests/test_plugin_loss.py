@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from clusterkit import Runs, clean_env, start, stop_tree
+from clusterkit import Runs, clean_env, run_to_end
 from conftest import tiny_sweep
 
 pytestmark = pytest.mark.integration
@@ -65,14 +65,8 @@ def test_readme_loss_is_one_new_file_and_trains_in_a_sweep(project_with_new_loss
     env = clean_env(PYTHONPATH=str(copy))  # the copy, not the installed project: Ray's workers inherit it
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     args = [sys.executable, "-m", "orchestrator.cli", "run", str(sweep), "--tracking-uri", uri, "--storage", str(tmp_path / "results")]
-    log = tmp_path / "run.log"
-    driver = start(args, copy, env, log)
-    try:
-        driver.wait(timeout=300)
-    finally:
-        stop_tree(driver)
-    output = log.read_text()
-    assert driver.returncode == 0, output
+    code, output = run_to_end(args, copy, env, tmp_path / "run.log")
+    assert code == 0, output
     runs = Runs(uri, "test-plugin")
     children = {r.data.params["loss.name"]: r for r in runs.children()}
     assert set(children) == {"ce", loss_name}, output

@@ -9,7 +9,7 @@ import stat
 import sys
 
 import pytest
-from clusterkit import clean_env, start, stop_tree
+from clusterkit import clean_env, run_to_end
 from conftest import tiny_sweep
 
 from orchestrator.ray_token import ensure_local_token, token_path
@@ -71,13 +71,8 @@ def test_the_console_script_leaves_a_private_token_in_an_empty_home(tmp_path):
     env = {k: v for k, v in clean_env(HOME=str(home)).items() if not k.startswith("RAY_AUTH")}
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     args = [sys.executable, "-m", "orchestrator.cli", "run", str(sweep), "--tracking-uri", uri, "--storage", str(tmp_path / "results")]
-    log = tmp_path / "run.log"
-    driver = start(args, tmp_path, env, log)
-    try:
-        driver.wait(timeout=300)
-    finally:
-        stop_tree(driver)
-    assert driver.returncode == 0, log.read_text()[-3000:]
+    code, output = run_to_end(args, tmp_path, env, tmp_path / "run.log")
+    assert code == 0, output[-3000:]
     token = home / ".ray" / "auth_token"
     assert mode(token) == 0o600 and mode(token.parent) == 0o700
-    assert "warning:" not in log.read_text()
+    assert "warning:" not in output

@@ -6,8 +6,10 @@ Rows, all in training images/s on the current device:
   supports: fp32, bf16 autocast, channels_last, the trial's default, torch.compile;
 - with `reference`, the same model, batch and optimizer fed by the official code's loader, and
   the ratio ncsweep / official;
-- the metrics pass (every NC metric on every configured split) as a share of an epoch at
-  `metrics.every: 1`;
+- the metrics pass (every NC metric on every configured split, and the layers of
+  `metrics.layers` when the trial sets it) as a share of an epoch at `metrics.every: 1`, and
+  against a plain forward of the same images through the backbone with no metric: what the metric
+  math adds on top of the forward it needs;
 - with `pack`, N concurrent copies of the trial (as Ray places trials with `gpu: 1/N`), their
   aggregate and its ratio to one copy.
 """
@@ -28,7 +30,7 @@ from trainers.bench.pack import packed_images_per_s
 from trainers.bench.timing import device_name, synchronize, timed
 from trainers.config import TrialConfig
 from trainers.data.vision import data_root
-from trainers.evaluate import evaluate
+from trainers.evaluate import evaluate, feature_chunks
 from trainers.setup import prepare
 
 # Without a TRIAL file: the paper's CIFAR-10 ResNet-18 recipe (CIFAR stem, batch 128, DA1 crop and
@@ -103,18 +105,30 @@ def images_per_s(config: TrialConfig, data, steps_of, warmup: int, steps: int, m
     return done * config.train.batch_size / seconds
 
 
-def metrics_share(config: TrialConfig, data, train_images_per_s: float) -> tuple[float, float]:
-    """(seconds of one metrics pass, its share of an epoch that trains on the whole training split
-    at `train_images_per_s` and then runs the pass)."""
-    t = prepare(config, data)
-    evaluate(config, t.model, data, channels_last=t.channels_last, tap=t.tap)  # warm-up: cuDNN's search
-    synchronize(t.device)
+def _seconds(run, device: torch.device) -> float:
+    run()  # warm-up: cuDNN's algorithm search
+    synchronize(device)
     started = time.perf_counter()
-    evaluate(config, t.model, data, channels_last=t.channels_last, tap=t.tap)
-    synchronize(t.device)
-    seconds = time.perf_counter() - started
+    run()
+    synchronize(device)
+    return time.perf_counter() - started
+
+
+def metrics_share(config: TrialConfig, data, train_images_per_s: float) -> tuple[float, float, float]:
+    """(seconds of one metrics pass, its share of an epoch that trains on the whole training split
+    at `train_images_per_s` and then runs the pass, seconds of a plain forward of the same images:
+    each configured split once through the backbone, the features thrown away)."""
+    t = prepare(config, data)
+    seconds = _seconds(lambda: evaluate(config, t.model, data, channels_last=t.channels_last, tap=t.tap), t.device)
+
+    def plain() -> None:
+        for split in config.metrics.splits:
+            for _ in feature_chunks(t.model, data, split, config, t.channels_last):
+                pass
+
+    forward = _seconds(plain, t.device)
     epoch = data.train_size / train_images_per_s
-    return seconds, seconds / (epoch + seconds)
+    return seconds, seconds / (epoch + seconds), forward
 
 
 def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool, cpus: int, say=print) -> dict:
@@ -146,8 +160,10 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
             rows.append(Row(f"official loader ({cpus} workers), {default.label}", official, None, ""))
             rows.append(Row("ratio ncsweep / official", None, base / official, f"{default.label}, batch {config.train.batch_size}"))
     say("measuring the metrics pass ...")
-    seconds, share = metrics_share(default.apply(config), data, base)
-    rows.append(Row("metrics pass, share of an epoch at metrics.every 1", None, share, f"{seconds:.2f} s per pass over {', '.join(config.metrics.splits)}"))
+    seconds, share, forward = metrics_share(default.apply(config), data, base)
+    layers = f" and layers {config.metrics.layers}" if config.metrics.layers else ""
+    rows.append(Row("metrics pass, share of an epoch at metrics.every 1", None, share, f"{seconds:.2f} s per pass over {', '.join(config.metrics.splits)}{layers}"))
+    rows.append(Row("metrics pass / plain forward", None, seconds / forward, f"the same images through the backbone, no metric: {forward:.2f} s"))
     for copies in pack:
         say(f"measuring {copies} packed copies ...")
         total = packed_images_per_s(default.apply(config), copies, warmup, steps, cpus, min_seconds)

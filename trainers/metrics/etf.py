@@ -128,11 +128,16 @@ def gnc2_h(s: SplitStats) -> float:
 
     The logarithmic energy of the normalized centred class means (the GNC2 of Liu, Yu, Weller,
     Schoelkopf, "Generalizing and Decoupling Neural Collapse via Hyperspherical Uniformity Gap").
+    NaN where it is undefined or infinite: a class mean at the global mean (no direction), or two
+    directions that coincide (e.g. a dead network whose features are all zero).
     """
     import torch
 
-    unit = unit_rows(s.mbar.T)
+    centred = s.mbar.T
+    unit = unit_rows(centred)
     # Differences taken directly: 2 - 2 cos loses the digits of near-identical directions.
     distance = torch.cdist(unit, unit, compute_mode="donot_use_mm_for_euclid_dist")
-    upper = torch.triu(torch.ones_like(distance, dtype=torch.bool), diagonal=1)
-    return (-distance[upper].log()).mean().item()
+    pairs = distance[torch.triu(torch.ones_like(distance, dtype=torch.bool), diagonal=1)]
+    if bool((centred.norm(dim=1) == 0).any()) or bool((pairs == 0).any()):
+        return math.nan
+    return (-pairs.log()).mean().item()

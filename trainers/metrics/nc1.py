@@ -36,7 +36,8 @@ def cdnv(s: SplitStats) -> float:
     """mean over k != l of (V_k + V_l) / (2 ||mu_k - mu_l||^2), V_k = mean_{y_i = k} ||h_i - mu_k||^2: class-distance normalized variance (Galanti, Gyorgy, Hutter, ICLR 2022).
 
     0 at NC1. The CDNV of a pair bounds how well a nearest-class-centre classifier separates the
-    two classes; the transfer-learning literature reports this mean over pairs.
+    two classes; the transfer-learning literature reports this mean over pairs. NaN when two class
+    means coincide (the ratio is undefined or infinite).
     """
     import torch
 
@@ -45,6 +46,8 @@ def cdnv(s: SplitStats) -> float:
     distance = torch.cdist(s.mbar.T, s.mbar.T, compute_mode="donot_use_mm_for_euclid_dist").square()
     k = s.num_classes
     off = ~torch.eye(k, dtype=torch.bool, device=distance.device)
+    if bool((distance[off] == 0).any()):
+        return float("nan")
     ratio = (variance[:, None] + variance[None, :]) / (2 * distance)
     return ratio[off].mean().item()
 

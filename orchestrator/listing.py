@@ -1,0 +1,46 @@
+"""`ncsweep list`: every registered loss, model, dataset and metric with its own keys and
+defaults. The registries (trainers/registry.py, trainers/metrics/registry.py) are the only lists
+of names; this reads them."""
+
+from __future__ import annotations
+
+FAMILIES = ("losses", "models", "datasets", "metrics")
+
+
+def metrics_markdown() -> str:
+    """The metric registry as the README's table (`ncsweep list metrics --markdown`)."""
+    from trainers.metrics import METRICS
+
+    rows = ["| key | definition | module | per layer |", "|---|---|---|---|"]
+    for m in METRICS:
+        rows.append(f"| `{m.key}` | {m.definition.replace('|', '&#124;')} | `{m.family}` | {'yes' if m.layers else ''} |")
+    return "\n".join(rows)
+
+
+def print_metrics(markdown: bool) -> None:
+    from trainers.metrics import METRICS
+
+    if markdown:
+        print(metrics_markdown())
+        return
+    print("metrics (logged as <split>/<key>; per layer: <split>/layers/<name>/<key>):")
+    for m in METRICS:
+        print(f"  {m.key} [{m.family}{', per layer' if m.layers else ''}]: {m.definition}")
+
+
+def print_family(family: str, markdown: bool = False) -> None:
+    if family == "metrics":
+        print_metrics(markdown)
+        return
+    from trainers.dataset_configs import DATASETS
+    from trainers.losses import LOSSES
+    from trainers.model_configs import MODELS
+
+    registry = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}[family]
+    print(f"{family} (default {registry.default}):")
+    for cls in registry.variants():
+        keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]
+        doc = " ".join((cls.__doc__ or "").split()).split(". ")[0]
+        print(f"  {' | '.join(cls.names())}: {doc[:150]}")
+        if keys:
+            print(f"      keys: {', '.join(keys)}")
