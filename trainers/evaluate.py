@@ -53,7 +53,10 @@ def measure_split(config: TrialConfig, model: Classifier, data: Dataset, split: 
         measure.first(*chunk)
         if kept is not None:
             budget -= _nbytes(chunk)
-            kept = kept + [chunk] if budget >= 0 else None  # over the budget: the backbone runs again
+            if budget >= 0:
+                kept.append(chunk)
+            else:
+                kept = None  # over the budget: the second reading runs the backbone again
     if measure.needs_second:
         second = kept if kept is not None else feature_chunks(model, data, split, config, channels_last, tap)
         for chunk in second:

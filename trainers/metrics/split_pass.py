@@ -170,7 +170,6 @@ class SplitPass:
         device = ctx.weight.device
         self.pos_moments, self.neg_moments = ScalarMoments(device), ScalarMoments(device)
         self.samplers = {"pos": BottomK(samples, 2 * seed), "neg": BottomK(samples, 2 * seed + 1)} if samples else None
-        self.phase = 1
 
     @staticmethod
     def _metrics(level: str | None, kind: str, second: bool | None = None) -> list[Metric]:
@@ -213,20 +212,19 @@ class SplitPass:
 
     def _scores(self, batch: Batch) -> None:
         z, y = batch.bias_free, batch.labels
+        own = torch.zeros_like(z, dtype=torch.bool).scatter_(1, y[:, None], True)
         pos = z.gather(1, y[:, None]).squeeze(1)
-        others = z.scatter(1, y[:, None], float("-inf"))
         self.pos.append(pos)
-        self.neg_max.append(others.max(dim=1).values)
+        self.neg_max.append(z.masked_fill(own, float("-inf")).max(dim=1).values)
         self.pos_moments.update(pos)
-        # The N(K-1) negative scores: sums over Z with each row's own column zeroed.
+        # The N(K-1) negative scores: sums over Z with each row's own column left out.
         count = pos.numel() * (z.shape[1] - 1)
         if count:
-            mean = z.scatter(1, y[:, None], 0.0).sum() / count
-            m2 = (z - mean).square().scatter(1, y[:, None], 0.0).sum()
-            self.neg_moments.merge(count, mean, m2)
+            mean = z.masked_fill(own, 0.0).sum() / count
+            self.neg_moments.merge(count, mean, (z - mean).square().masked_fill(own, 0.0).sum())
         if self.samplers:
             self.samplers["pos"].update(pos)
-            self.samplers["neg"].update(z[torch.isfinite(others)])
+            self.samplers["neg"].update(z[~own])
 
     def _stats(self, name: str | None) -> SplitStats:
         level = self.levels[name]

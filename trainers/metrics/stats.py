@@ -84,12 +84,12 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def uniform_keys(seed: int, start: int, count: int) -> torch.Tensor:
+def uniform_keys(seed: int, start: int, count: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """count uniform numbers in [0, 1) for the positions start, start + 1, ... of a stream: the
     splitmix64 output for state seed * 2^32 + (position + 1) * gamma (Steele, Lea, Flood, OOPSLA
     2014), so a value's key depends on its position alone, never on how the stream was cut."""
     gamma, mix1, mix2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-    z = torch.arange(start + 1, start + count + 1, dtype=torch.int64) * _int64(gamma) + _int64(seed << 32)
+    z = torch.arange(start + 1, start + count + 1, dtype=torch.int64, device=device) * _int64(gamma) + _int64(seed << 32)
     z = (z ^ ((z >> 30) & ((1 << 34) - 1))) * _int64(mix1)  # the masks make >> a logical shift
     z = (z ^ ((z >> 27) & ((1 << 37) - 1))) * _int64(mix2)
     z = z ^ ((z >> 31) & ((1 << 33) - 1))
@@ -100,24 +100,26 @@ class BottomK:
     """A uniform random sample without replacement of at most `size` values from a stream: every
     value gets a uniform random key from its position in the stream and the `size` smallest keys
     are kept (bottom-k sampling), so the sample does not depend on how the stream is cut into
-    batches."""
+    batches. It stays on the values' device: only `size` values are ever kept, never a batch
+    copied to the host."""
 
     def __init__(self, size: int, seed: int):
         self.size, self.seed, self.seen = size, seed, 0
-        self.keys = torch.empty(0, dtype=torch.float64)
-        self.values = torch.empty(0, dtype=torch.float64)
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
 
     def update(self, values: torch.Tensor) -> None:
         if self.size == 0 or values.numel() == 0:
             return
-        values = values.detach().flatten().to("cpu", torch.float64)
-        keys = uniform_keys(self.seed, self.seen, values.numel())
+        values = values.detach().flatten().to(torch.float64)
+        keys = uniform_keys(self.seed, self.seen, values.numel(), values.device)
         self.seen += values.numel()
-        keys, values = torch.cat([self.keys, keys]), torch.cat([self.values, values])
+        if self.keys is not None:
+            keys, values = torch.cat([self.keys, keys]), torch.cat([self.values, values])
         if keys.numel() > self.size:
             keep = torch.topk(keys, self.size, largest=False).indices
             keys, values = keys[keep], values[keep]
         self.keys, self.values = keys, values
 
     def sample(self) -> list[float]:
-        return self.values[torch.argsort(self.keys)].tolist()
+        return [] if self.keys is None else self.values[torch.argsort(self.keys)].cpu().tolist()
