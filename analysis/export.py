@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,37 +175,71 @@ def write_parquet(frame: pd.DataFrame, path: Path, fixed: list[pa.Field]) -> Pat
     return path
 
 
+def write_typed(table: pd.DataFrame, path: Path) -> Path:
+    """A table whose columns are typed already (float64 statistics, int64 counts, str keys), written
+    with those dtypes: typing from the values (write_parquet) would make an all-NaN interval
+    column, one seed's, a string column."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
+    return path
+
+
 @dataclass(frozen=True)
 class Exported:
     trials_path: Path
     epochs_path: Path
     trials: pd.DataFrame
     epochs: pd.DataFrame
-    # When the runs vary loss.name: losses.parquet, its figure and the table (analysis.losses).
+    # When the runs vary loss.name: losses.parquet, its figure and the table (analysis.losses), and
+    # the paired comparisons against the reference losses (analysis.compare).
     losses_path: Path | None = None
     losses_figure: Path | None = None
     losses: pd.DataFrame | None = None
+    comparisons_path: Path | None = None
+    comparisons: pd.DataFrame | None = None
+    # When the runs can test one of the paper's claims, or asked to (analysis.claims).
+    claims_path: Path | None = None
+    claims: pd.DataFrame | None = None
     layers_figure: Path | None = None  # when the runs logged per-layer metrics (analysis.layers)
 
+    def files(self) -> dict[str, Path]:
+        """Every file written: field name -> path."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith(("_path", "_figure")) and getattr(self, f.name) is not None}
 
-def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None) -> Exported:
-    """Write trials.parquet and epochs.parquet into out_dir (and, when the runs vary loss.name,
-    losses.parquet and fig_losses.png; when they logged layers, fig_layers.png); returns the paths
-    and the tables."""
-    from analysis.layers import write_layer_figure  # matplotlib, and it imports this module
-    from analysis.losses import write_loss_outputs
+
+def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None, references=None, claims: bool | None = None) -> Exported:
+    """Write trials.parquet and epochs.parquet into out_dir; when the runs vary loss.name also
+    losses.parquet, fig_losses.png and comparisons.parquet (against `references`, default CE and
+    BCE where present; references given and absent are MissingReference); claims.parquet when
+    `claims`, or by default when the runs can test a claim; fig_layers.png when they logged
+    layers. Returns the paths and the tables."""
+    from analysis.claims import can_test_claims, claims_table  # matplotlib and scipy; they import this module
+    from analysis.compare import REFERENCES, comparisons
+    from analysis.layers import write_layer_figure
+    from analysis.losses import compares_losses, write_loss_outputs
+    from analysis.paper import finished
 
     client = MlflowClient(tracking_uri)
     trials, epochs = tables(client, experiment, parent_run_id)
+    # Before anything is written: a reference asked for and absent is bad input.
+    compared = comparisons(trials, references or REFERENCES, required=references is not None) if compares_losses(finished(trials)) else None
     exported = Exported(
         write_parquet(trials, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
         trials,
         epochs,
     )
-    exported = replace(exported, layers_figure=write_layer_figure(trials, Path(out_dir)))
-    losses = write_loss_outputs(trials, epochs, Path(out_dir))
-    return exported if losses is None else replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])
+    out_dir = Path(out_dir)
+    exported = replace(exported, layers_figure=write_layer_figure(trials, out_dir))
+    losses = write_loss_outputs(trials, epochs, out_dir)
+    if losses is not None:
+        exported = replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])
+    if compared is not None:
+        exported = replace(exported, comparisons=compared, comparisons_path=write_typed(compared, out_dir / "comparisons.parquet"))
+    if claims or (claims is None and can_test_claims(trials)):
+        table = claims_table(trials, epochs)
+        exported = replace(exported, claims=table, claims_path=write_typed(table, out_dir / "claims.parquet"))
+    return exported
 
 
 def load_distributions(client: MlflowClient, run_ids, scratch: Path) -> dict[str, dict]:

@@ -18,9 +18,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from analysis.export import write_parquet  # noqa: E402
-from analysis.paper import LOSS_KEY, finished, ordered_losses  # noqa: E402
+from analysis.paper import LOSS_KEY, finished, normalized, ordered_losses  # noqa: E402
 from analysis.plotting import LOSS_COLOURS, band, group_by, group_title, save  # noqa: E402
-from analysis.seeds import seed_stats  # noqa: E402
+from analysis.seeds import mean_ci, seed_stats  # noqa: E402
 from analysis.summary import bias_inside_scores, varied_columns  # noqa: E402
 
 LOSS_COLUMN = "loss"  # the loss's name, with its varied hyperparameters: focal(gamma=1)
@@ -40,8 +40,9 @@ CURVES = [("train/nc1", True), ("test/acc", False)]  # (metric, log scale)
 MAX_ROWS = 8
 
 
-def labelled(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Finished trials with the LOSS_COLUMN label, and the setting columns (what else varied)."""
+def labelled(trials: pd.DataFrame, every_status: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """Finished trials (with `every_status`, all of them) with the LOSS_COLUMN label, and the
+    setting columns: what else varied among the finished trials."""
     done = finished(trials)
     varied = varied_columns(done)
     params = [c for c in varied if c.startswith("loss.") and c != LOSS_KEY]
@@ -51,8 +52,9 @@ def labelled(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         shown = [f"{c.removeprefix('loss.')}={row[c]:g}" if isinstance(row[c], float) else f"{c.removeprefix('loss.')}={row[c]}" for c in params if pd.notna(row[c])]
         return f"{row[LOSS_KEY]}({', '.join(shown)})" if shown else str(row[LOSS_KEY])
 
-    done[LOSS_COLUMN] = done.apply(label, axis=1) if len(done) else pd.Series(dtype="str")
-    return done, setting
+    out = normalized(trials) if every_status else done
+    out[LOSS_COLUMN] = out.apply(label, axis=1) if len(out) else pd.Series(dtype="str")
+    return out, setting
 
 
 def compares_losses(trials: pd.DataFrame) -> bool:
@@ -60,11 +62,12 @@ def compares_losses(trials: pd.DataFrame) -> bool:
 
 
 def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per setting x loss: n seeds, mean and std of each SOURCES metric (final epoch), and the
-    fraction of seeds whose final bias lies between the negative and positive scores."""
+    """Per setting x loss: n seeds and the seed statistics of each SOURCES metric at the final
+    epoch (analysis/seeds.py: n, mean, std, sem, 95% t interval), and the fraction of seeds whose
+    final bias lies between the negative and positive scores."""
     done, setting = labelled(trials)
     by = [*setting, LOSS_COLUMN]
-    stats = seed_stats(done, by, SOURCES, with_std=True)
+    stats = seed_stats(done, by, SOURCES)
     if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
         inside = done.assign(bias_in_scores=bias_inside_scores(done).astype("float64"))
         fraction = inside.groupby(by, dropna=False, sort=True)["bias_in_scores"].mean().reset_index()
@@ -75,11 +78,11 @@ def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_loss_table(table: pd.DataFrame) -> str:
-    """The table as printed: mean ± std per metric."""
+    """The table as printed: mean ± the half-width of its 95% interval per metric."""
     shown = table[[c for c in table if not any(c.startswith(f"{name}_") for name in SOURCES)]].copy()
     for name in SOURCES:
         if f"{name}_mean" in table:
-            shown[name] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in zip(table[f"{name}_mean"], table[f"{name}_std"])]
+            shown[name] = [mean_ci(row, name) for _, row in table.iterrows()]
     if "bias_in_scores" in shown:
         shown = shown[[c for c in shown if c != "bias_in_scores"] + ["bias_in_scores"]]
     return shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")

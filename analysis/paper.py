@@ -2,6 +2,8 @@
 
 Pure pandas: no MLflow, no trainer. Every table is long form so that it writes to Parquet as is
 (float64 metrics, int64 `n`, str/float keys) and the reader pivots it into the paper's layout.
+Every metric comes with its seed statistics (analysis/seeds.py): `<metric>_n`, `_mean`, `_std`,
+`_sem` and the 95% t interval `_ci_low`, `_ci_high`.
 
 - accuracy_table: Tables 1-2 and 12-13 (accuracy and uniform accuracy, CE vs BCE).
 - feature_table: the compactness / distinctiveness columns of Tables 1-2.
@@ -16,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from analysis.seeds import seed_stats
+from analysis.seeds import STATS, seed_stats
 
 # data.imbalance_factor only matters for cifar100_lt; it is kept whenever the column has a value,
 # and groupby(dropna=False) keeps the balanced datasets (NaN factor) as their own groups.
@@ -39,14 +39,24 @@ BIAS_METRICS = [
 ]  # fmt: skip
 
 
+def normalized(trials: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose config columns mean what they say: every config carries an imbalance factor,
+    but it only means something for the long-tail data; elsewhere it would print as a spurious
+    group ("digits / imbalance_factor=100"), so it is NaN there."""
+    out = trials.copy()
+    if "data.imbalance_factor" in out and "data.name" in out:
+        out.loc[out["data.name"] != "cifar100_lt", "data.imbalance_factor"] = float("nan")
+    return out
+
+
+def is_finished(trials: pd.DataFrame) -> pd.Series:
+    return trials["status"] == "finished" if "status" in trials else pd.Series(True, index=trials.index)
+
+
 def finished(trials: pd.DataFrame) -> pd.DataFrame:
     """The trials the paper would report: status == "finished" (all rows when there is no status)."""
-    done = trials.copy() if "status" not in trials else trials[trials["status"] == "finished"].copy()
-    if "data.imbalance_factor" in done and "data.name" in done:
-        # Every config carries an imbalance factor, but it only means something for the long-tail
-        # data; elsewhere it would print as a spurious group ("digits / imbalance_factor=100").
-        done.loc[done["data.name"] != "cifar100_lt", "data.imbalance_factor"] = float("nan")
-    return done
+    out = normalized(trials)
+    return out[is_finished(out)].copy()
 
 
 def group_keys(trials: pd.DataFrame) -> list[str]:
@@ -89,7 +99,7 @@ def _typed_empty(columns: list[str]) -> pd.DataFrame:
     """An empty table whose dtypes still write to Parquet the way a full one would."""
 
     def dtype(column: str) -> str:
-        if column == "n":
+        if column == "n" or column.endswith("_n"):
             return "int64"
         return "str" if column in ("axis", "loss", "selection", "data.name", "model.name", "optim.name", "train.augment") else "float64"
 
@@ -97,16 +107,18 @@ def _typed_empty(columns: list[str]) -> pd.DataFrame:
 
 
 def _delta_rows(stats: pd.DataFrame, on: list[str], names: list[str]) -> pd.DataFrame:
-    """mean(BCE) - mean(CE) per cell: the paper's "improvement" rows. std is not defined for a
-    difference of two unpaired seed means, so it stays NaN; n is the smaller seed count."""
+    """mean(BCE) - mean(CE) per cell: the paper's "improvement" rows; n is the smaller seed count.
+    The spread of a difference of seed means is a test's business: comparisons.parquet holds it
+    (paired on the seed, with its interval and p-value), so these rows leave it NaN."""
     ce, bce = stats[stats["loss"] == "ce"], stats[stats["loss"] == "bce"]
     both = bce.merge(ce, on=on, suffixes=("_bce", "_ce"))
     out = both[on].copy()
     out["loss"] = DELTA
     out["n"] = np.minimum(both["n_bce"], both["n_ce"]).astype("int64")
     for name in names:
-        out[f"{name}_mean"] = both[f"{name}_mean_bce"] - both[f"{name}_mean_ce"]
-        out[f"{name}_std"] = np.nan
+        for stat in STATS[1:]:
+            out[f"{name}_{stat}"] = both[f"{name}_mean_bce"] - both[f"{name}_mean_ce"] if stat == "mean" else np.nan
+        out[f"{name}_n"] = np.minimum(both[f"{name}_n_bce"], both[f"{name}_n_ce"]).astype("int64")
     return out
 
 
@@ -118,7 +130,7 @@ def _loss_table(trials: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     done = finished(trials).rename(columns={LOSS_KEY: "loss"})
     keys = [*group_keys(done), *varied_axes(done)]
     names = [metric_name(m) for m in metrics if any(f"{s}/{m}" in done for s in SELECTIONS)]
-    stat_columns = [f"{name}_{stat}" for name in names for stat in ("mean", "std")]
+    stat_columns = [f"{name}_{stat}" for name in names for stat in STATS]
     columns = [*keys, "loss", "selection", "n", *stat_columns]
     if "loss" not in done or done.empty or not names:
         return _typed_empty(columns)
@@ -127,7 +139,7 @@ def _loss_table(trials: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         sources = {metric_name(m): f"{selection}/{m}" for m in metrics if metric_name(m) in names}
         if not any(source in done for source in sources.values()):
             continue
-        stats = seed_stats(done, [*keys, "loss"], sources, with_std=True)
+        stats = seed_stats(done, [*keys, "loss"], sources)
         stats["selection"] = selection
         parts += [stats, _delta_rows(stats, [*keys, "selection"], names)]
     table = pd.concat(parts, ignore_index=True)
@@ -151,13 +163,15 @@ def feature_table(trials: pd.DataFrame) -> pd.DataFrame:
 def bias_table(trials: pd.DataFrame) -> pd.DataFrame:
     """Paper Fig. 3 and Tables 9-11: final biases, bias-free scores and accuracies per swept value.
 
-    One block of rows per axis of SWEEP_AXES that varies (`axis`, `value`); each row is a mean over
-    seeds. Another axis that varies inside the same sweep is held fixed as an extra column.
+    One block of rows per axis of SWEEP_AXES that varies (`axis`, `value`); each row holds the seed
+    statistics of each metric. Another axis that varies inside the same sweep is held fixed as an
+    extra column.
     """
     done = finished(trials).rename(columns={LOSS_KEY: "loss"})
     keys = group_keys(done)
     names = [metric_name(m) for m in BIAS_METRICS if f"final/{m}" in done]
-    columns = ["axis", "value", *keys, "loss", "n", *names]
+    stat_columns = [f"{name}_{stat}" for name in names for stat in STATS]
+    columns = ["axis", "value", *keys, "loss", "n", *stat_columns]
     axes = varied_axes(done) if "loss" in done else []
     if not axes:
         return _typed_empty(columns)
@@ -166,10 +180,10 @@ def bias_table(trials: pd.DataFrame) -> pd.DataFrame:
         subset = axis_trials(done, axis)
         held = [other for other in varied_axes(subset) if other != axis]
         sources = {metric_name(m): f"final/{m}" for m in BIAS_METRICS if metric_name(m) in names}
-        stats = seed_stats(subset, [axis, *keys, *held, "loss"], sources, with_std=False)
+        stats = seed_stats(subset, [axis, *keys, *held, "loss"], sources)
         stats = stats.rename(columns={axis: "value"}).assign(axis=axis)
         stats["value"] = stats["value"].astype("float64")
-        blocks.append(stats[["axis", "value", *keys, *held, "loss", "n", *names]])
+        blocks.append(stats[["axis", "value", *keys, *held, "loss", "n", *stat_columns]])
     return pd.concat(blocks, ignore_index=True)
 
 
@@ -179,12 +193,7 @@ def paper_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def write_paper_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """<name>.parquet per table, typed from the pandas dtypes. (export.write_parquet types columns
-    from their values, which makes an all-NaN std column - one seed - a string column.)"""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, table in tables.items():
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out_dir / f"{name}.parquet")
-        paths.append(out_dir / f"{name}.parquet")
-    return paths
+    """<name>.parquet per table, typed from the pandas dtypes (export.write_typed)."""
+    from analysis.export import write_typed
+
+    return [write_typed(table, Path(out_dir) / f"{name}.parquet") for name, table in tables.items()]

@@ -1,13 +1,20 @@
 """A plain-text summary of a finished sweep, printed by `ncsweep run` and `ncsweep analyze`.
 
-It shows, per trial, what the sweep varied and where the final biases sit relative to the scores,
-which is what the paper's claim 7a is about: under CE (lambda_b = 0) the mean bias stays at its
-initial value whatever the scores do; under BCE it ends between the negative and positive scores.
+It shows what the sweep varied and where the final biases sit relative to the scores, which is
+what the paper's claim 7a is about: under CE (lambda_b = 0) the mean bias stays at its initial
+value whatever the scores do; under BCE it ends between the negative and positive scores. A sweep
+with seeds, or with more trials than a screen holds, is summarized per setting (seed statistics:
+mean ± the half-width of the 95% t interval); the per-trial table is one flag away and always in
+trials.parquet.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from analysis.seeds import mean_ci, seed_stats
+
+SCREENFUL = 30  # more trials than this: one row per setting, not per trial
 
 SHOWN = {
     "final/train/bias_mean": "bias",
@@ -58,9 +65,49 @@ def claim_7a(trials: pd.DataFrame) -> list[str]:
     return lines
 
 
-def format_summary(trials: pd.DataFrame) -> str:
-    table = summary_table(trials.sort_values("run_name"))
-    text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+def settings_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting (what varied, the seed aside): its trials by status and the seed
+    statistics of each SHOWN metric over its finished trials."""
+    setting = varied_columns(trials)
+    frame = trials.assign(_all="all") if not setting else trials
+    by = setting or ["_all"]
+    done = frame[frame["status"] == "finished"] if "status" in frame else frame
+    stats = seed_stats(done, by, {label: column for column, label in SHOWN.items() if column in done})
+    if "status" in frame:
+        counts = frame.groupby(by, dropna=False)["status"].agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items())).rename("trials")
+        stats = stats.merge(counts.reset_index(), on=by, how="outer")
+    if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
+        inside = done.assign(_inside=bias_inside_scores(done)).groupby(by, dropna=False)["_inside"].agg(lambda s: f"{int(s.sum())}/{len(s)}")
+        stats = stats.merge(inside.rename("bias in (neg,pos)").reset_index(), on=by, how="left")
+    return stats.drop(columns=["_all"], errors="ignore")
+
+
+def per_setting(trials: pd.DataFrame) -> bool:
+    """Summarize per setting: the sweep has seeds, or more trials than a screen holds."""
+    return ("seed" in trials and trials["seed"].nunique() > 1) or len(trials) > SCREENFUL
+
+
+def format_settings(trials: pd.DataFrame) -> str:
+    table = settings_table(trials)
+    setting = varied_columns(trials)
+    shown = table[[*setting, *([c for c in ("trials",) if c in table])]].copy()
+    for label in SHOWN.values():
+        if f"{label}_mean" in table:
+            shown[label] = [mean_ci(row, label) for _, row in table.iterrows()]
+    if "bias in (neg,pos)" in table:
+        shown["bias in (neg,pos)"] = table["bias in (neg,pos)"]
+    return shown.to_string(index=False)
+
+
+def format_summary(trials: pd.DataFrame, per_trial: bool = False) -> str:
+    """The per-trial table (or, for a sweep with seeds or many trials and without `per_trial`, the
+    per-setting one) and the claim-7a lines."""
+    if per_setting(trials) and not per_trial:
+        text = f"Per setting ({len(trials)} trials; mean ± half-width of the 95% t interval over seeds; per trial: --per-trial, or trials.parquet):\n"
+        text += format_settings(trials)
+    else:
+        table = summary_table(trials.sort_values("run_name"))
+        text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     claim = claim_7a(trials)
     if claim:
         text += "\n\nPaper claim 7a (biases under CE vs BCE, lambda_b = 0):\n  " + "\n  ".join(claim)

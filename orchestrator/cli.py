@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     warm_caches(t.config for t in sweep.trials)
     outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources, args.verbose)
-    return report_outcome(sweep, uri, outcome)
+    return report_outcome(sweep, uri, outcome, args.per_trial)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -82,13 +82,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     check_inputs((t.config for t in sweep.trials), info.sweep_path)
     check_reachable(info.tracking_uri, f"{results_dir}: tracking store")
     outcome = resume_sweep(sweep, info, results_dir, args.verbose)
-    return report_outcome(sweep, info.tracking_uri, outcome)
+    return report_outcome(sweep, info.tracking_uri, outcome, args.per_trial)
 
 
-def report_outcome(sweep, uri: str, outcome) -> int:
-    """Parquet next to Tune's results, the summary table, and where everything is."""
+def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
+    """Parquet next to Tune's results, the summary tables, and where everything is."""
     from analysis.export import NoRuns
-    from analysis.summary import format_summary
+    from orchestrator.results_output import print_files, print_results
     from orchestrator.storage import export_to
 
     try:
@@ -100,8 +100,7 @@ def report_outcome(sweep, uri: str, outcome) -> int:
             return INTERRUPTED
         return TRIAL_FAILED
     print()
-    print(format_summary(exported.trials))
-    print_losses(exported, only_if_pooled=True)
+    print_results(exported, per_trial, after_run=True)
     statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (len(sweep.trials) - len(outcome.statuses))
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -109,30 +108,15 @@ def report_outcome(sweep, uri: str, outcome) -> int:
 
     from orchestrator.tracking import publish_summary
 
-    outputs = [exported.trials_path, exported.epochs_path, exported.losses_path, exported.losses_figure, exported.layers_figure]
-    local = [Path(p) for p in outputs if p is not None and Path(str(p)).is_file()]  # s3:// results stay where they are
+    local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
     publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local)
-    print(f"Parquet:  {exported.trials_path}\n          {exported.epochs_path}")
-    if exported.layers_figure:
-        print(f"Layers:   {exported.layers_figure}")
+    print_files(exported)
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
     if outcome.interrupted:
         print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
         return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
-
-
-def print_losses(exported, only_if_pooled: bool = False) -> None:
-    """The loss-comparison table (when the runs vary loss.name) and where it was written. With
-    only_if_pooled, only when it is shorter than the per-trial table (seeds pooled into rows)."""
-    from analysis.losses import format_loss_table
-
-    table = exported.losses
-    if table is None or (only_if_pooled and len(table) >= (exported.trials["status"] == "finished").sum()):
-        return
-    print(f"\nLosses compared (final epoch, mean ± std over seeds):\n{format_loss_table(table)}")
-    print(f"Losses:   {exported.losses_path}" + (f"\n          {exported.losses_figure}" if exported.losses_figure else ""))
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -249,20 +233,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.compare import MissingReference
     from analysis.export import NoRuns, export
-    from analysis.summary import format_summary
+    from orchestrator.results_output import print_files, print_results
     from orchestrator.tracking_uri import resolve_tracking_uri
 
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:
-        exported = export(uri, args.experiment, Path(args.out), args.parent)
+        exported = export(uri, args.experiment, Path(args.out), args.parent, references=args.reference, claims=args.claims or None)
     except NoRuns as exc:
         raise BadInput(f"--experiment {args.experiment}: {exc}") from None
-    print(format_summary(exported.trials))
-    print_losses(exported)
-    print(f"\nParquet:  {exported.trials_path}\n          {exported.epochs_path}")
-    if exported.layers_figure:
-        print(f"Layers:   {exported.layers_figure}")
+    except MissingReference as exc:
+        raise BadInput(f"--reference: {exc}") from None
+    print_results(exported, args.per_trial)
+    print()
+    print_files(exported)
     if args.paper:
         from analysis.publish import publish_paper
 
@@ -306,11 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     p.add_argument("--wait-for-resources", action="store_true", help="start even when no node can hold a trial yet (an autoscaling cluster will add one)")
     p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output (configuration box, trial tables)")
+    p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds (always in trials.parquet)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an interrupted sweep from its results folder (same MLflow parent run)")
     p.add_argument("results_dir", metavar="DIR", help="the folder `ncsweep run` printed as 'Results:'")
     p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output")
+    p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("submit", help="run a sweep as a Ray Job on a cluster (the project is uploaded)")
@@ -356,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--tracking-uri")
     p.add_argument("--paper", action="store_true", help="also the paper's tables (Parquet) and figures (PNG)")
+    p.add_argument("--reference", action="append", metavar="LOSS", help="compare every loss against this one (repeat for several; default ce and bce where present)")
+    p.add_argument("--claims", action="store_true", help="the paper's claims table even when the runs vary none of its axes")
+    p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds")
     p.set_defaults(func=cmd_analyze)
     return parser
 

@@ -69,8 +69,4 @@ def export_to(tracking_uri: str, experiment: str, results_dir: str, parent_run_i
     with tempfile.TemporaryDirectory() as scratch:
         exported = export(tracking_uri, experiment, Path(scratch), parent_run_id)
         pyarrow.fs.copy_files(scratch, results_dir)
-    moved = {
-        name: join(results_dir, path.name) for name in ("trials_path", "epochs_path", "losses_path", "losses_figure")
-        if (path := getattr(exported, name)) is not None
-    }  # fmt: skip
-    return replace(exported, **moved)
+    return replace(exported, **{name: join(results_dir, path.name) for name, path in exported.files().items()})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from analysis.text import text_table
 from trainers.metrics import METRICS
 
 EPOCH_KEYS = ("optim/batch_loss", "train/acc", "test/acc", "test/uniform_acc", "train/nc1", "train/bias_mean")
@@ -20,11 +21,6 @@ def _number(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.6g}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows])
-
-
 def final_tables(epoch: int, metrics: dict) -> str:
     """Every registered metric per split, then (when layers were tapped) the layer metrics per
     layer and split, layers in depth order (the reported `layers/<name>/depth`)."""
@@ -32,7 +28,7 @@ def final_tables(epoch: int, metrics: dict) -> str:
     if not splits:
         return ""
     rows = [[key, *(_number(metrics[f"{s}/{key}"]) for s in splits)] for key in METRICS.keys() if all(f"{s}/{key}" in metrics for s in splits)]
-    out = [f"metrics at epoch {epoch}:", _table(["metric", *splits], rows)]
+    out = [f"metrics at epoch {epoch}:", text_table(["metric", *splits], rows)]
     depth = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith("layers/") and k.endswith("/depth")}
     if depth:
         keys = METRICS.layer_keys()
@@ -40,5 +36,5 @@ def final_tables(epoch: int, metrics: dict) -> str:
         for name in sorted(depth, key=depth.get):
             for split in splits:
                 layer_rows.append([name, split, *(_number(metrics.get(f"{split}/layers/{name}/{k}", math.nan)) for k in keys)])
-        out += [f"per layer at epoch {epoch}, shallowest first:", _table(["layer", "split", *keys], layer_rows)]
+        out += [f"per layer at epoch {epoch}, shallowest first:", text_table(["layer", "split", *keys], layer_rows)]
     return "\n".join(out)

@@ -1,5 +1,6 @@
 """Analysis tables without a sweep: schema typing and model selection."""
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -76,6 +77,23 @@ def test_loss_table_pools_seeds_per_loss_and_setting():
     assert by.loc["ce", "train_nc1_mean"] == pytest.approx(0.15)
     # bias 9 lies between -1 and 10 (seed 1) but not between -1 and 2 (seed 0); bias 0.5 always does
     assert by.loc["ce", "bias_in_scores"] == 0.5 and by.loc["bce", "bias_in_scores"] == 1.0
+    # two seeds: the interval is mean +- t(0.975, 1) x sem = 12.706 x 0.02
+    assert (by.loc["bce", "test_acc_ci_low"], by.loc["bce", "test_acc_ci_high"]) == (pytest.approx(0.94 - 12.7062 * 0.02, rel=1e-4), pytest.approx(0.94 + 12.7062 * 0.02, rel=1e-4))
+    assert by.loc["bce", "test_nc4_n"] == 0 and np.isnan(by.loc["bce", "test_nc4_mean"])  # not logged: no value, no crash
+
+
+def test_seed_statistics_of_one_seed_and_of_nan_values():
+    from analysis.seeds import describe, mean_ci, seed_stats
+
+    one = describe([0.9])
+    assert one["n"] == 1 and one["mean"] == 0.9 and all(np.isnan(one[k]) for k in ("std", "sem", "ci_low", "ci_high"))
+    assert describe([1.0, np.nan, 3.0])["n"] == 2  # a diverged trial's NaN is left out, and not counted
+    frame = pd.DataFrame({"loss": ["ce", "bce", "bce"], "m": [0.5, 0.7, np.nan]})
+    table = seed_stats(frame, ["loss"], {"acc": "m"}).set_index("loss")
+    assert table.loc["bce", "n"] == 2 and table.loc["bce", "acc_n"] == 1  # 2 trials, 1 with a value
+    assert mean_ci(table.loc["ce"], "acc") == "0.5 (1 seed)"
+    flat = describe([2.0, 2.0, 2.0])  # no spread (CE's mean bias): the interval is the point
+    assert (flat["ci_low"], flat["ci_high"], flat["sem"]) == (2.0, 2.0, 0.0)
 
 
 def test_metric_columns_follow_the_registry_and_exist_for_every_key(tmp_path):

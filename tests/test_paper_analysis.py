@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
+from scipy import stats as scipy_stats
 
 from analysis.figures import make_nc_figure, make_violin_figure, nc_figure, paper_figures, violin_figure
 from analysis.paper import accuracy_table, bias_table, feature_table, paper_tables, write_paper_tables
@@ -50,6 +51,11 @@ def test_accuracy_table_means_stds_and_n_match_numpy():
     assert len(row) == 1 and row["n"].item() == 3
     assert row["test_uniform_acc_mean"].item() == pytest.approx(np.mean(source))
     assert row["test_uniform_acc_std"].item() == pytest.approx(np.std(source, ddof=1))
+    # the standard error and the 95% Student-t interval, as scipy computes them on the same seeds
+    assert row["test_uniform_acc_sem"].item() == pytest.approx(scipy_stats.sem(source))
+    low, high = scipy_stats.t.interval(0.95, len(source) - 1, loc=np.mean(source), scale=scipy_stats.sem(source))
+    assert (row["test_uniform_acc_ci_low"].item(), row["test_uniform_acc_ci_high"].item()) == (pytest.approx(low), pytest.approx(high))
+    assert row["test_uniform_acc_n"].item() == len(source)
     assert set(table["loss"]) == {"ce", "bce", "bce-ce"} and set(table["selection"]) == {"best", "final"}
     # 2 optimizers x 2 selections x (ce, bce, delta); nothing varies, so no swept-axis columns.
     assert len(table) == 12 and "classifier.bias_init_mean" not in table
@@ -65,7 +71,8 @@ def test_delta_rows_are_bce_minus_ce_with_the_smaller_n():
     delta = cell(table, optim__name="sgd", loss="bce-ce", selection="final")
     assert delta["test_compactness_mean"].item() == pytest.approx(bce - ce)
     assert delta["n"].item() == 1 and np.isnan(delta["test_compactness_std"].item())
-    assert np.isnan(cell(table, optim__name="sgd", loss="bce", selection="final")["test_compactness_std"].item())
+    one_seed = cell(table, optim__name="sgd", loss="bce", selection="final")
+    assert np.isnan(one_seed["test_compactness_std"].item()) and np.isnan(one_seed["test_compactness_ci_low"].item())  # 1 seed: no interval
 
 
 def test_unfinished_trials_do_not_count():
@@ -108,12 +115,13 @@ def test_bias_table_has_rows_for_the_varied_axis_only():
     assert sorted(table["value"].unique()) == [0.0, 5.0, 10.0] and (table["n"] == 2).all()
     source = cell(trials, optim__name="sgd", loss__name="bce", classifier__bias_init_mean=5.0)
     row = cell(table, optim__name="sgd", loss="bce", value=5.0)
-    assert row["train_bias_mean"].item() == pytest.approx(source["final/train/bias_mean"].mean())
-    assert row["test_acc"].item() == pytest.approx(source["final/test/acc"].mean())
-    assert "train_bias_residual" not in table  # not logged in this frame
+    assert row["train_bias_mean_mean"].item() == pytest.approx(source["final/train/bias_mean"].mean())
+    assert row["train_bias_mean_std"].item() == pytest.approx(source["final/train/bias_mean"].std(ddof=1))
+    assert row["test_acc_mean"].item() == pytest.approx(source["final/test/acc"].mean())
+    assert "train_bias_residual_mean" not in table  # not logged in this frame
 
     flat = bias_table(make_trials(inits=(0.0,)))
-    assert flat.empty and {"axis", "value", "loss", "n", "train_bias_mean"} <= set(flat.columns)
+    assert flat.empty and {"axis", "value", "loss", "n", "train_bias_mean_mean"} <= set(flat.columns)
 
 
 def test_bias_table_keeps_each_sweep_to_its_own_axis():

@@ -62,4 +62,4 @@ def test_readme_metric_is_one_new_file_and_lands_in_mlflow(tmp_path):
         assert logged in metrics, (logged, sorted(metrics))
     assert metrics[f"train/{key}"] > 0 and math.isfinite(metrics[f"train/{key}"])
     assert metrics[f"train/layers/hidden1/{key}"] == pytest.approx(metrics[f"train/{key}"])  # a depth-1 MLP: its one layer is the features
-    assert "Layers:" in output  # fig_layers.png written
+    assert "fig_layers.png" in output  # written, and where it is printed

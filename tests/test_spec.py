@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize(
     "path, count",
-    [("sweeps/digits/bias_init.yaml", 36), ("sweeps/digits/bias_decay.yaml", 24), ("sweeps/digits/batch_size.yaml", 28), ("sweeps/quickstart.yaml", 6)],
+    [("sweeps/digits/bias_init.yaml", 36), ("sweeps/digits/bias_decay.yaml", 24), ("sweeps/digits/batch_size.yaml", 28), ("sweeps/digits/claims.yaml", 275), ("sweeps/quickstart.yaml", 6)],
 )
 def test_shipped_sweeps_validate_with_their_trial_counts(path, count, capsys):
     assert main(["validate", str(ROOT / path)]) == 0
