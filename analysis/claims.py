@@ -62,6 +62,15 @@ STATEMENTS = {
 }
 
 
+BIAS_COLUMNS = ("final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean")
+
+
+def _missing(frame: pd.DataFrame, columns) -> str:
+    """Why a claim cannot be read off these trials for want of metrics ('' when all are there)."""
+    absent = [c for c in columns if c not in frame or frame[c].isna().all()]
+    return f"these runs logged no {', '.join(absent)}" if absent else ""
+
+
 def _row(claim: str, key: str, loss: str, statistic: str, value=math.nan, low=math.nan, high=math.nan, n: int = 0, verdict: str = UNTESTABLE, why: str = "") -> dict:
     statement = STATEMENTS.get((claim, key)) or f"train nc1 below CE's at epoch {key}"
     paper = PAPER.get((claim, key), {}).get(loss)
@@ -92,8 +101,9 @@ def _between(frame: pd.DataFrame, claim: str, key: str, loss: str) -> dict:
 def claim_7a(done: pd.DataFrame, loss: str) -> list[dict]:
     testable = {INIT, DECAY} <= set(done)
     frame = done[(done[LOSS_COLUMN] == loss) & (done[DECAY] == 0)] if testable else done.iloc[0:0]
-    if not testable or frame[INIT].nunique() < 2:
-        why = f"needs trials at {DECAY} = 0 over at least 2 values of {INIT}"
+    why = _missing(done, BIAS_COLUMNS) if testable else ""
+    if not testable or frame[INIT].nunique() < 2 or why:
+        why = why or f"needs trials at {DECAY} = 0 over at least 2 values of {INIT}"
         return [_row("7a", k, loss, "", why=why) for k in ("stays", "between")]
     x, y = frame[INIT].astype(float), pd.to_numeric(frame["final/train/bias_mean"], errors="coerce")
     ok = y.notna()
@@ -113,8 +123,8 @@ def claim_7b(done: pd.DataFrame, loss: str) -> list[dict]:
     frame = done[done[LOSS_COLUMN] == loss] if {INIT, DECAY} <= set(done) else done.iloc[0:0]
     # the trials of the bias-decay sweep: one init, several lambda_b (the init sweep sits at lambda_b 0)
     swept = [init for init, g in frame.groupby(INIT) if g[DECAY].nunique() >= 2 and init != 0] if len(frame) else []
-    if not swept:
-        why = f"needs trials at one nonzero {INIT} over at least 2 values of {DECAY}"
+    why = _missing(done, BIAS_COLUMNS) if swept else f"needs trials at one nonzero {INIT} over at least 2 values of {DECAY}"
+    if why:
         return [_row("7b", k, loss, "", why=why) for k in ("decays", "between")]
     frame = frame[frame[INIT] == swept[0]]
     largest = frame[frame[DECAY] == frame[DECAY].max()]
@@ -154,7 +164,7 @@ def claim_7c(done: pd.DataFrame, epochs: pd.DataFrame, loss: str, setting: list[
     if loss == "ce" or "ce" not in set(frame[LOSS_COLUMN]):
         why = "CE is the reference" if loss == "ce" else "no CE trials to compare with"
         return [_row("7c", str(e), loss, "", why=why) for e in (*EPOCHS_7C, "last")]
-    last = int(frame["epochs"].min()) if "epochs" in frame else None
+    last = int(frame["epochs"].min()) if "epochs" in frame and frame["epochs"].notna().any() else None
     for epoch in (*EPOCHS_7C, "last"):
         at = last if epoch == "last" else epoch
         logged = epochs[(epochs["epoch"] == at) & epochs["run_id"].isin(frame["run_id"])] if "train/nc1" in epochs and at else epochs.iloc[0:0]
@@ -175,10 +185,11 @@ def claim_7c(done: pd.DataFrame, epochs: pd.DataFrame, loss: str, setting: list[
 
 def claim_7d(done: pd.DataFrame, loss: str, setting: list[str]) -> list[dict]:
     frame, where = _default_bias(done)
-    if loss == "ce" or "ce" not in set(frame[LOSS_COLUMN]):
-        return [_row("7d", "uniform", loss, "", why="CE is the reference" if loss == "ce" else "no CE trials to compare with")]
-    uniform = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame.get("final/test/uniform_acc"), errors="coerce")))
-    acc = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame.get("final/test/acc"), errors="coerce")))
+    if loss == "ce" or "ce" not in set(frame[LOSS_COLUMN]) or _missing(frame, ("final/test/uniform_acc", "final/test/acc")):
+        why = "CE is the reference" if loss == "ce" else _missing(frame, ("final/test/uniform_acc", "final/test/acc")) or "no CE trials to compare with"
+        return [_row("7d", "uniform", loss, "", why=why)]
+    uniform = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame["final/test/uniform_acc"], errors="coerce")))
+    acc = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame["final/test/acc"], errors="coerce")))
     verdict = _interval_verdict(uniform["ci_low"], uniform["ci_high"], holds_if_above=0.0)
     if verdict == HOLDS and not acc["ci_low"] >= -ACC_TOLERANCE:
         verdict = FAILS if acc["ci_high"] < -ACC_TOLERANCE else INCONCLUSIVE

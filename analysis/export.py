@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mlflow.tracking import MlflowClient
 
-from analysis.runs import BEST_PREFIX, CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from analysis.runs import CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, HISTORY_ARTIFACT, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
 
 TRIAL_FIELDS = [
     pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("sweep", pa.string()),
@@ -59,18 +59,6 @@ def child_runs(client: MlflowClient, experiment: str, parent_run_id: str | None 
     return runs
 
 
-def metric_histories(client: MlflowClient, run) -> dict[int, dict[str, float]]:
-    """epoch -> {metric key: value} for one run, from the full metric histories (the `best/`
-    copies the tracker logs at the end are recomputed from these, so they are skipped)."""
-    by_epoch: dict[int, dict[str, float]] = {}
-    for key in run.data.metrics:
-        if key.startswith(BEST_PREFIX):
-            continue
-        for point in client.get_metric_history(run.info.run_id, key):
-            by_epoch.setdefault(point.step, {})[key] = point.value
-    return by_epoch
-
-
 def _plain(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
@@ -96,21 +84,37 @@ def best_epoch(history: dict[int, dict[str, float]]) -> int | None:
     return None
 
 
-def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None, use_artifacts: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None, use_artifacts: bool = True, notes: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """trials and epochs tables. Each run's history comes from its history artifact (one download)
-    when it has one, else from its per-metric histories (`use_artifacts=False` forces those)."""
-    from analysis.history import read_history
+    when it has one, else from the tracking store, read in bulk (`use_artifacts=False` reads every
+    run from the store). Runs whose artifact is gone are said in `notes`."""
+    from analysis.history import ArtifactGone, read_history, store_histories
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per run otherwise
     trial_rows, epoch_rows = [], []
     runs = child_runs(client, experiment, parent_run_id)
+    gone: list[str] = []
+
+    def artifact(run) -> dict | None:
+        try:
+            return read_history(client, run, Path(scratch)) if use_artifacts else None
+        except ArtifactGone:
+            gone.append(run.info.run_id)
+            return None
+
     with tempfile.TemporaryDirectory() as scratch:
         # Downloads in parallel: against a tracking server each is a round trip.
         with ThreadPoolExecutor(max_workers=READERS) as pool:
-            found = list(pool.map(lambda run: read_history(client, run, Path(scratch)) if use_artifacts else None, runs))
+            found = list(pool.map(artifact, runs))
+    from_store = store_histories(client, [run for run, history in zip(runs, found) if history is None])
+    if gone and notes is not None:
+        notes.append(
+            f"{len(gone)} of {len(runs)} runs have no {HISTORY_ARTIFACT} where their tag says (a store copied without its artifacts, or a pruned "
+            "artifact store): their metrics were read from the tracking store, the same values"
+        )
     for run, history in zip(runs, found):
         info, tags = run.info, run.data.tags
-        history = history or metric_histories(client, run)
+        history = history if history is not None else from_store[info.run_id]
         epochs = sorted(history)
         best = best_epoch(history)
         end = info.end_time or info.start_time
@@ -195,12 +199,20 @@ class Exported:
     losses_path: Path | None = None
     losses_figure: Path | None = None
     losses: pd.DataFrame | None = None
+    settings_path: Path | None = None  # the summary per setting, seeds pooled (analysis.summary)
+    settings: pd.DataFrame | None = None
     comparisons_path: Path | None = None
     comparisons: pd.DataFrame | None = None
     # When the runs can test one of the paper's claims, or asked to (analysis.claims).
     claims_path: Path | None = None
     claims: pd.DataFrame | None = None
     layers_figure: Path | None = None  # when the runs logged per-layer metrics (analysis.layers)
+    notes: list[str] = field(default_factory=list)  # what the reader should know (runs read from the store)
+
+    def summary_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that summarize the runs (seed statistics, comparisons, claims), by file stem."""
+        tables = {"settings": self.settings, "losses": self.losses, "comparisons": self.comparisons, "claims": self.claims}
+        return {name: table for name, table in tables.items() if table is not None}
 
     def files(self) -> dict[str, Path]:
         """Every file written: field name -> path."""
@@ -218,9 +230,11 @@ def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str
     from analysis.layers import write_layer_figure
     from analysis.losses import compares_losses, write_loss_outputs
     from analysis.paper import finished
+    from analysis.summary import settings_table
 
     client = MlflowClient(tracking_uri)
-    trials, epochs = tables(client, experiment, parent_run_id)
+    notes: list[str] = []
+    trials, epochs = tables(client, experiment, parent_run_id, notes=notes)
     # Before anything is written: a reference asked for and absent is bad input.
     compared = comparisons(trials, references or REFERENCES, required=references is not None) if compares_losses(finished(trials)) else None
     exported = Exported(
@@ -228,9 +242,11 @@ def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
         trials,
         epochs,
+        notes=notes,
     )
     out_dir = Path(out_dir)
-    exported = replace(exported, layers_figure=write_layer_figure(trials, out_dir))
+    settings = settings_table(trials)
+    exported = replace(exported, layers_figure=write_layer_figure(trials, out_dir), settings=settings, settings_path=write_typed(settings, out_dir / "settings.parquet"))
     losses = write_loss_outputs(trials, epochs, out_dir)
     if losses is not None:
         exported = replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])

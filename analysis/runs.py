@@ -4,6 +4,11 @@
 PARENT_TAG = "mlflow.parentRunId"
 STATUS_TAG = "ncsweep.status"  # finished | diverged | error (running while in flight)
 TRIAL_TAG = "ncsweep.trial"  # the trial's readable name, e.g. bce-init5-s0
+GROUP_TAG = "ncsweep.group"  # the name without the seed (bce-init5): the MLflow UI's "Group by" puts a setting's seeds together
+# MLflow's experiment kind: model development opens an experiment on its runs table, not on the
+# GenAI traces view that MLflow 3 shows an experiment without a kind.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+RUNS_VIEW = "#/experiments/{experiment_id}/runs?workflowType=machine_learning"  # the UI page of a sweep's runs
 CONFIG_TAG = "ncsweep.config"  # the full trial config as JSON: typed values for the tables
 SWEEP_TAG = "ncsweep.sweep"
 SHA_TAG = "ncsweep.spec_sha256"

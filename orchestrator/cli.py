@@ -112,11 +112,22 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local)
     print_files(exported)
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
-    print(f"Compare:  mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else f"Compare:  open {uri}")
+    print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))
     if outcome.interrupted:
         print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
         return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
+
+
+def compare_line(client, experiment: str, uri: str) -> str:
+    """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
+    from analysis.runs import RUNS_VIEW
+
+    found = client.get_experiment_by_name(experiment)
+    view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
+    if uri.startswith(("http://", "https://")):
+        return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
+    return f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: ncsweep.group pools the seeds)"
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -238,6 +249,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from orchestrator.results_output import print_files, print_results
     from orchestrator.tracking_uri import resolve_tracking_uri
 
+    formats = parse_formats(args.format)
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:
         exported = export(uri, args.experiment, Path(args.out), args.parent, references=args.reference, claims=args.claims or None)
@@ -260,7 +272,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"MLflow:   figures logged under {outputs.logged_to[0]}/figures")
         elif outputs.figures:
             print("MLflow:   figures not logged (several sweeps; pass --parent RUN_ID to pick one)")
+    if formats:
+        from analysis.formats import write_formats
+        from analysis.paper import paper_tables
+
+        tables = {**exported.summary_tables(), **(paper_tables(exported.trials) if args.paper else {})}
+        print("Pasted:   " + "\n          ".join(map(str, write_formats(tables, Path(args.out), formats))))
     return OK
+
+
+def parse_formats(text: str | None) -> list[str]:
+    """--format md,latex -> ["md", "latex"]."""
+    from analysis.formats import FORMATS
+
+    chosen = [part.strip() for part in text.split(",")] if text else []
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown:
+        raise BadInput(f"--format {text}: unknown format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
+    return chosen
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -346,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", action="append", metavar="LOSS", help="compare every loss against this one (repeat for several; default ce and bce where present)")
     p.add_argument("--claims", action="store_true", help="the paper's claims table even when the runs vary none of its axes")
     p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds")
+    p.add_argument("--format", metavar="md,latex", help="also every summary table as Markdown and/or LaTeX (mean ± CI, best per column in bold)")
     p.set_defaults(func=cmd_analyze)
     return parser
 

@@ -35,28 +35,39 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (requests.RequestException, ConnectionError, TimeoutError))
 
 
-def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0, max_wait_s: float | None = None, sleep: Callable[[float], None] = time.sleep) -> T:
+def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0, max_wait_s: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep, waiting: Callable[[], int] | None = None, say: Callable[[str], None] | None = None) -> T:  # fmt: skip
     """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... up to
     `max_wait_s`, default $NCSWEEP_TRACKING_MAX_WAIT_S or 60 s) until the waits would add up to more
     than `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error is raised.
+
+    An outage is said twice, one line each: when the store stops answering and when it answers again
+    (with how many writes `waiting` says are queued behind this one), never once per retry.
 
     A retried write must be idempotent: callers retry the same Metric objects (same timestamp and
     step), which MLflow stores once.
     """
     budget = give_up_after_s if give_up_after_s is not None else float(os.environ.get(RETRY_ENV, 1800))
     longest = max_wait_s if max_wait_s is not None else float(os.environ.get(MAX_WAIT_ENV, 60))
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    queued = (lambda: f"; {waiting()} more results wait in the queue") if waiting else (lambda: "")
     wait, waited = min(first_wait_s, longest), 0.0
     while True:
         try:
-            return call()
+            result = call()
         except Exception as exc:  # noqa: BLE001 - classified just below
             if not is_transient(exc) or waited + wait > budget:
                 raise
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-            print(f"MLflow store unavailable while {what} ({reason}); retrying in {wait:.0f} s", file=sys.stderr, flush=True)
+            if waited == 0:
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                say(f"MLflow store stopped answering while {what} ({reason}){queued()}; retrying with backoff, up to {budget:.0f} s")
             sleep(wait)
             waited += wait
             wait = min(wait * 2, longest)
+            continue
+        if waited:
+            say(f"MLflow store answers again after {waited:.0f} s ({what}){queued()}")
+        return result
 
 
 def new_sqlite_file(uri: str) -> Path | None:
@@ -127,7 +138,7 @@ class BackgroundWriter:
             call, what = self._queue.get()
             try:
                 if self._error is None:  # after a lost write, the later ones would be inconsistent
-                    with_backoff(call, what)
+                    with_backoff(call, what, waiting=self._queue.qsize)
             except BaseException as exc:  # noqa: BLE001 - handed to flush(), in the driver's thread
                 self._error = exc
             finally:

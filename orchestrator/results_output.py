@@ -45,6 +45,8 @@ def print_claims(exported) -> None:
 def print_results(exported, per_trial: bool = False, after_run: bool = False) -> None:
     from analysis.summary import format_summary
 
+    for note in exported.notes:
+        print(f"note: {note}")
     print(format_summary(exported.trials, per_trial))
     print_losses(exported, only_if_pooled=after_run)
     print_comparisons(exported)

@@ -88,10 +88,16 @@ def open_store_while_ray_starts(client: MlflowClient, uri: str) -> threading.Thr
 
 def quiet_ray(verbose: bool) -> int:
     """Ray Tune's own console output (configuration box, TensorBoard hint, per-trial tables) and
-    MLflow's store set-up lines are off unless `verbose`: ncsweep's progress view says what matters.
-    Returns Tune's verbosity."""
+    MLflow's store set-up and run-link lines are off unless `verbose`: ncsweep's progress view says
+    what matters. Also MLflow's client retries (see below). Returns Tune's verbosity."""
+    # MLflow's REST client retries a refused connection up to 7 times, over minutes, without a word:
+    # a 20 s outage then passes unseen. Two quick retries ride out a blip; beyond that the driver's
+    # own backoff (mlflow_store.with_backoff) retries and says when the store stops and answers again.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     if verbose:
         return 2
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # "View run ... at: URL", twice per trial
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # the legacy reporter, which verbose=0 silences entirely
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # With Tune's result files off (see TUNE_DISABLE_AUTO_CALLBACK_LOGGERS) its ResultGrid warns

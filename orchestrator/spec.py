@@ -57,10 +57,12 @@ class SweepSpec(StrictModel):
 
 @dataclass(frozen=True)
 class Trial:
-    """One expanded trial: its readable name (the MLflow child run name) and its config."""
+    """One expanded trial: its readable name (the MLflow child run name), its config, and its group:
+    the name without the seed, shared by the seeds of one setting (`bce-init5` for `bce-init5-s0`)."""
 
     name: str
     config: TrialConfig
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
                 if name in names:
                     name = f"{name}-{len(trials)}"
                 names.add(name)
-                trials.append(Trial(name, config))
+                trials.append(Trial(name, config, trial_name([(k, v) for k, v in named if k != "seed"])))
     return trials
 
 

@@ -28,8 +28,8 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
-from analysis.export import NoRuns, best_epoch, child_runs, metric_histories
-from analysis.history import log_history
+from analysis.export import NoRuns, best_epoch, child_runs
+from analysis.history import log_history, store_histories
 from analysis.runs import (
     BEST_EPOCH_TAG,
     BEST_PREFIX,
@@ -37,7 +37,10 @@ from analysis.runs import (
     COMMIT_TAG,
     CONFIG_TAG,
     DISTRIBUTIONS_ARTIFACT,
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
     FIGURES_DIR,
+    GROUP_TAG,
     METRIC_PREFIXES,
     PARENT_TAG,
     SHA_TAG,
@@ -80,8 +83,14 @@ def git_commit(where: Path) -> str:
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """The experiment's id, created if missing; an experiment without MLflow's kind tag gets
+    model development (one that has a kind keeps it: the user chose it)."""
     experiment = client.get_experiment_by_name(name)
-    return experiment.experiment_id if experiment else client.create_experiment(name)
+    if experiment is None:
+        return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment.experiment_id
 
 
 def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
@@ -200,13 +209,15 @@ class MlflowTracker(Callback):
             runs = with_backoff(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
         except NoRuns:
             return {}
+        runs = [run for run in runs if run.data.tags.get(TRIAL_TAG) in self.trials]
+        histories = with_backoff(lambda: store_histories(self.client, runs), "reading the trials' histories")  # one read per metric, all runs
         for run in runs:
             name = run.data.tags.get(TRIAL_TAG)
-            if name not in self.trials or name in self.run_ids:
+            if name in self.run_ids:
                 continue
             self.run_ids[name] = run.info.run_id
             self.started.add(name)
-            history = with_backoff(lambda: metric_histories(self.client, run), f"reading the history of {name}")
+            history = histories[run.info.run_id]
             self.logged[name] = max(history, default=0)
             self.histories[name] = history
             status = run.data.tags.get(STATUS_TAG)
@@ -224,7 +235,7 @@ class MlflowTracker(Callback):
         self.started.add(name)
         spec = self.trials[name]
         tags = {
-            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
+            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, GROUP_TAG: spec.group, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
         }  # fmt: skip
 

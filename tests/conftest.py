@@ -79,14 +79,14 @@ class MlflowServer:
     """A real `mlflow server` process on 127.0.0.1 (sqlite backend, proxied artifacts) that a test
     can stop and start again on the same port and store, to play an outage."""
 
-    def __init__(self, root: Path, port: int | None = None):
-        self.root, self.port = root, port or free_port()
+    def __init__(self, root: Path, port: int | None = None, workers: int = 1):
+        self.root, self.port, self.workers = root, port or free_port(), workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> MlflowServer:
         cmd = [
-            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
             "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}", "--artifacts-destination", str(self.root / "artifacts"),
         ]  # fmt: skip
         with open(self.root / "server.log", "a") as log:

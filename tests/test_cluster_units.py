@@ -114,8 +114,14 @@ def test_backoff_retries_transient_errors_then_succeeds():
             raise MlflowException("API request failed: Connection refused")  # INTERNAL_ERROR
         return "ok"
 
-    assert with_backoff(flaky, "testing", give_up_after_s=100, sleep=waits.append) == "ok"
+    said = []
+    assert with_backoff(flaky, "testing", give_up_after_s=100, sleep=waits.append, waiting=lambda: 7, say=said.append) == "ok"
     assert waits == [1.0, 2.0, 4.0]
+    # one line when it stops answering, one when it answers again; not one per retry
+    assert said == [
+        "MLflow store stopped answering while testing (API request failed: Connection refused); 7 more results wait in the queue; retrying with backoff, up to 100 s",
+        "MLflow store answers again after 7 s (testing); 7 more results wait in the queue",
+    ]
 
 
 def test_backoff_raises_bad_requests_at_once_and_gives_up_after_the_deadline():

@@ -184,3 +184,13 @@ def test_claims_say_why_they_cannot_be_tested():
     sparse = epochs[epochs["epoch"] % 3 == 0]  # metrics every 3 epochs: nothing at epoch 5 or 10
     c5 = claims_table(init_only, sparse).query("claim == '7c' and loss == 'bce'").iloc[0]
     assert c5["verdict"] == "not testable" and "not logged at epoch 5" in c5["why"]
+
+
+def test_claims_of_runs_that_logged_no_bias_or_accuracy_say_so():
+    frame, epochs = claim_trials()
+    bare = frame.drop(columns=["final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean", "final/test/uniform_acc"])
+    table = claims_table(bare, epochs)
+    a7 = table[table["claim"].isin(["7a", "7b"])]
+    assert (a7["verdict"] == "not testable").all() and a7.iloc[0]["why"].startswith("these runs logged no final/train/bias_mean")
+    d7 = table[(table["claim"] == "7d") & (table["loss"] == "bce")].iloc[0]
+    assert d7["verdict"] == "not testable" and "final/test/uniform_acc" in d7["why"]

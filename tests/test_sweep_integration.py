@@ -27,6 +27,7 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     out = capsys.readouterr().out
     assert code == 1  # a trial diverged
     assert "[4/4]" in out and "Parquet:" in out
+    assert "View run" not in out and "View experiment" not in out  # MLflow's own link lines, twice per trial, only with --verbose
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name("test-server")
@@ -37,7 +38,7 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     assert parent.data.tags[SHA_TAG] and parent.info.status == "FAILED"
     # The sweep at a glance on its parent run: counts, wall time, best trial, tables and figures.
     assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == ["figures", "sweep.yaml", "tables"]
-    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == ["tables/epochs.parquet", "tables/losses.parquet", "tables/trials.parquet"]
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == ["tables/comparisons.parquet", "tables/epochs.parquet", "tables/losses.parquet", "tables/settings.parquet", "tables/trials.parquet"]
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "figures")] == ["figures/fig_losses.png"]
     # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
     from analysis.export import tables
@@ -53,6 +54,8 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
     by_name = {r.info.run_name: r for r in children}
     assert sorted(by_name) == sorted(["bce-lr1000000-s0", "bce-lr0.05-s0", "ce-lr1000000-s0", "ce-lr0.05-s0"])
+    assert {r.data.tags["ncsweep.group"] for r in children} == {"bce-lr1000000", "bce-lr0.05", "ce-lr1000000", "ce-lr0.05"}  # the name without the seed
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens the runs table
     for name, run in by_name.items():
         diverged = "1000000" in name
         assert run.data.tags[STATUS_TAG] == ("diverged" if diverged else "finished")
