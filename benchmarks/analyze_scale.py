@@ -114,7 +114,9 @@ def main() -> None:
         try:
             remote = MlflowClient(server.url)
             server_s = timed(f"analyze, mlflow server ({args.server_workers} workers), {args.trials} x {args.epochs}", lambda: tables(remote, "scale"))
-            server_store_s = timed(f"analyze, mlflow server ({args.server_workers} workers), store alone (no artifacts), {args.trials} x {args.epochs}", lambda: tables(remote, "scale", use_artifacts=False))
+            server_store_s = timed(
+                f"analyze, mlflow server ({args.server_workers} workers), store alone (no artifacts), {args.trials} x {args.epochs}", lambda: tables(remote, "scale", use_artifacts=False)
+            )
         finally:
             server.stop()
         if args.old_trials:

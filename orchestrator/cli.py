@@ -88,11 +88,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     """Parquet next to Tune's results, the summary tables, and where everything is."""
     from analysis.export import NoRuns
-    from orchestrator.results_output import print_files, print_results
+    from orchestrator.mlflow_store import with_backoff
+    from orchestrator.results_output import compare_line, print_files, print_results
     from orchestrator.storage import export_to
 
     try:
-        exported = export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id)
+        exported = with_backoff(lambda: export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id), "reading the runs back for the tables")
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
         if outcome.interrupted:
@@ -117,17 +118,6 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
         print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
         return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
-
-
-def compare_line(client, experiment: str, uri: str) -> str:
-    """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
-    from analysis.runs import RUNS_VIEW
-
-    found = client.get_experiment_by_name(experiment)
-    view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
-    if uri.startswith(("http://", "https://")):
-        return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
-    return f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: ncsweep.group pools the seeds)"
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -246,7 +236,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.compare import MissingReference
     from analysis.export import NoRuns, export
-    from orchestrator.results_output import print_files, print_results
+    from orchestrator.results_output import parse_formats, print_files, print_results
     from orchestrator.tracking_uri import resolve_tracking_uri
 
     formats = parse_formats(args.format)
@@ -279,17 +269,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         tables = {**exported.summary_tables(), **(paper_tables(exported.trials) if args.paper else {})}
         print("Pasted:   " + "\n          ".join(map(str, write_formats(tables, Path(args.out), formats))))
     return OK
-
-
-def parse_formats(text: str | None) -> list[str]:
-    """--format md,latex -> ["md", "latex"]."""
-    from analysis.formats import FORMATS
-
-    chosen = [part.strip() for part in text.split(",")] if text else []
-    unknown = [part for part in chosen if part not in FORMATS]
-    if unknown:
-        raise BadInput(f"--format {text}: unknown format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
-    return chosen
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None
     budget = give_up_after_s if give_up_after_s is not None else float(os.environ.get(RETRY_ENV, 1800))
     longest = max_wait_s if max_wait_s is not None else float(os.environ.get(MAX_WAIT_ENV, 60))
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
-    queued = (lambda: f"; {waiting()} more results wait in the queue") if waiting else (lambda: "")
+    queued = (lambda: f"; {waiting()} more writes wait in the queue") if waiting else (lambda: "")
     wait, waited = min(first_wait_s, longest), 0.0
     while True:
         try:

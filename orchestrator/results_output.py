@@ -58,3 +58,27 @@ def print_files(exported) -> None:
     print(f"Parquet:  {files.pop('trials_path')}\n          {files.pop('epochs_path')}")
     if files:
         print("Tables:   " + "\n          ".join(str(p) for p in files.values()))
+
+
+def compare_line(client, experiment: str, uri: str) -> str:
+    """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
+    from analysis.runs import RUNS_VIEW
+    from orchestrator.mlflow_store import with_backoff
+
+    found = with_backoff(lambda: client.get_experiment_by_name(experiment), "looking up the experiment")
+    view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
+    if uri.startswith(("http://", "https://")):
+        return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
+    return f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: ncsweep.group pools the seeds)"
+
+
+def parse_formats(text: str | None) -> list[str]:
+    """--format md,latex -> ["md", "latex"]."""
+    from analysis.formats import FORMATS
+    from orchestrator.errors import BadInput
+
+    chosen = [part.strip() for part in text.split(",")] if text else []
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown:
+        raise BadInput(f"--format {text}: unknown format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
+    return chosen

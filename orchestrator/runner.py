@@ -139,7 +139,8 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
         check_cluster_fits(sweep)  # before the parent run: a sweep that cannot start writes nothing
     if opening is not None:
         opening.join()
-    parent_run_id = start_parent_run(client, sweep, run_name)
+    # Every store call of the driver retries with backoff: MLflow's own client retries only briefly (quiet_ray).
+    parent_run_id = with_backoff(lambda: start_parent_run(client, sweep, run_name), "starting the sweep's parent run")
     results_dir = join(storage, run_name)
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
     progress = progress_for(sweep)

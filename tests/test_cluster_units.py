@@ -119,8 +119,8 @@ def test_backoff_retries_transient_errors_then_succeeds():
     assert waits == [1.0, 2.0, 4.0]
     # one line when it stops answering, one when it answers again; not one per retry
     assert said == [
-        "MLflow store stopped answering while testing (API request failed: Connection refused); 7 more results wait in the queue; retrying with backoff, up to 100 s",
-        "MLflow store answers again after 7 s (testing); 7 more results wait in the queue",
+        "MLflow store stopped answering while testing (API request failed: Connection refused); 7 more writes wait in the queue; retrying with backoff, up to 100 s",
+        "MLflow store answers again after 7 s (testing); 7 more writes wait in the queue",
     ]
 
 

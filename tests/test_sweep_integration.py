@@ -38,7 +38,13 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     assert parent.data.tags[SHA_TAG] and parent.info.status == "FAILED"
     # The sweep at a glance on its parent run: counts, wall time, best trial, tables and figures.
     assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == ["figures", "sweep.yaml", "tables"]
-    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == ["tables/comparisons.parquet", "tables/epochs.parquet", "tables/losses.parquet", "tables/settings.parquet", "tables/trials.parquet"]
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == [
+        "tables/comparisons.parquet",
+        "tables/epochs.parquet",
+        "tables/losses.parquet",
+        "tables/settings.parquet",
+        "tables/trials.parquet",
+    ]
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "figures")] == ["figures/fig_losses.png"]
     # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
     from analysis.export import tables
