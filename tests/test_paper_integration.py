@@ -80,7 +80,7 @@ def test_analyze_paper_on_a_digits_bias_init_sweep(ray_local, tmp_path, capsys):
     trials = pd.read_parquet(out / "trials.parquet")
     ce5 = trials[(trials["loss.name"] == "ce") & (trials["classifier.bias_init_mean"] == 5) & (trials["optim.name"] == "sgd")]
     row = bias[(bias["loss"] == "ce") & (bias["value"] == 5.0) & (bias["optim.name"] == "sgd")]
-    assert row["train_bias_mean"].item() == pytest.approx(ce5["final/train/bias_mean"].item())
+    assert row["train_bias_mean_mean"].item() == pytest.approx(ce5["final/train/bias_mean"].item())
     assert (pd.read_parquet(out / "paper_features.parquet")["n"] == 1).all()
 
     figures = [out / "fig_nc.png", out / "fig_violins_classifier_bias_init_mean.png"]
