@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -82,12 +83,24 @@ def git_commit(where: Path) -> str:
         return "unknown"
 
 
+def artifact_location(tracking_uri: str, name: str) -> str | None:
+    """Where a new experiment of an sqlite store keeps its artifacts: beside the database file
+    (<folder>/mlruns/<name>), not MLflow's default ./mlruns of whatever folder the run started in, so
+    a store moves and is read as one piece. None (MLflow's default) for other stores."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0])
+    return (database.resolve().parent / "mlruns" / re.sub(r"[^A-Za-z0-9._-]", "_", name)).as_uri()
+
+
 def ensure_experiment(client: MlflowClient, name: str) -> str:
-    """The experiment's id, created if missing; an experiment without MLflow's kind tag gets
-    model development (one that has a kind keeps it: the user chose it)."""
+    """The experiment's id, created if missing (its artifacts beside an sqlite database); an
+    experiment without MLflow's kind tag gets model development (one that has a kind keeps it:
+    the user chose it)."""
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
-        return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        where = artifact_location(client.tracking_uri, name)
+        return client.create_experiment(name, artifact_location=where, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     if EXPERIMENT_KIND_TAG not in experiment.tags:
         client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     return experiment.experiment_id

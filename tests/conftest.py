@@ -28,6 +28,7 @@ os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "
 # so HOME is a folder of the session's own (every subprocess a test starts inherits it).
 TEST_HOME = tempfile.mkdtemp(prefix="ncsweep-test-home-")
 os.environ["HOME"] = TEST_HOME
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(TEST_HOME, ".hypothesis")  # not ./.hypothesis in the checkout
 # The token a local Ray started by a test uses, private as ncsweep writes it (the `ray_local`
 # fixture's ray.init would otherwise write a world-readable one, and every later run would warn).
 from orchestrator.ray_token import ensure_local_token  # noqa: E402

@@ -211,3 +211,19 @@ def test_checkpoint_and_failure_keys(tmp_path, capsys):
     typo = tiny_sweep(tmp_path / "typo.yaml", checkpoint={"evry": 2})
     assert main(["validate", str(typo), "--no-data-check"]) == 2
     assert "checkpoint.evry: unknown key; allowed keys: every, keep" in capsys.readouterr().err
+
+
+def test_an_sqlite_store_keeps_its_artifacts_beside_its_database(tmp_path, monkeypatch):
+    """MLflow's default puts them in ./mlruns of the folder a run starts from: runs started from
+    different folders would scatter them (and the test suite would write into the checkout)."""
+    from orchestrator.tracking import ensure_experiment
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (tmp_path / "store").mkdir()
+    client = MlflowClient(f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
+    experiment = client.get_experiment(ensure_experiment(client, "my sweep/1"))
+    assert experiment.artifact_location == (tmp_path / "store" / "mlruns" / "my_sweep_1").as_uri()
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert not (elsewhere / "mlruns").exists()
