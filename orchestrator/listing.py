@@ -4,6 +4,8 @@ of names; this reads them."""
 
 from __future__ import annotations
 
+import textwrap
+
 FAMILIES = ("losses", "models", "datasets", "metrics")
 
 
@@ -28,6 +30,13 @@ def print_metrics(markdown: bool) -> None:
         print(f"  {m.key} [{m.family}{', per layer' if m.layers else ''}]: {m.definition}")
 
 
+def summary(doc: str | None, width: int = 150) -> str:
+    """A docstring's first paragraph on one line, shortened at a word (never mid-word, and never at
+    an abbreviation's dot: "He et al. 2016")."""
+    first = (doc or "").strip().split("\n\n")[0]
+    return textwrap.shorten(" ".join(first.split()), width=width, placeholder=" ...")
+
+
 def print_family(family: str, markdown: bool = False) -> None:
     if family == "metrics":
         print_metrics(markdown)
@@ -40,7 +49,6 @@ def print_family(family: str, markdown: bool = False) -> None:
     print(f"{family} (default {registry.default}):")
     for cls in registry.variants():
         keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]
-        doc = " ".join((cls.__doc__ or "").split()).split(". ")[0]
-        print(f"  {' | '.join(cls.names())}: {doc[:150]}")
+        print(f"  {' | '.join(cls.names())}: {summary(cls.__doc__)}")
         if keys:
             print(f"      keys: {', '.join(keys)}")

@@ -72,7 +72,7 @@ def reference(name, params, s, q):
 
 CASES = [
     ("ce", {}), ("bce", {}), ("focal", {"gamma": 2.0}), ("focal", {"gamma": 0.5}),
-    ("sigmoid_focal", {"gamma": 2.0, "alpha": 0.25}), ("sigmoid_focal", {"gamma": 1.0, "alpha": -1.0}),
+    ("sigmoid_focal", {"gamma": 2.0, "alpha": 0.25}), ("sigmoid_focal", {"gamma": 1.0, "alpha": -1.0}), ("sigmoid_focal", {"gamma": 0.5, "alpha": 1.0}),
     ("mse", {"k": 1.0, "m": 1.0}), ("mse", {"k": 3.0, "m": 5.0}), ("mae", {}), ("mae_mse", {}),
     ("encouraging", {"log_end": 0.75}), ("encouraging", {"log_end": 0.3}), ("encouraging", {"log_end": 1.0}),
     ("poly1", {"epsilon": 1.0}), ("poly1", {"epsilon": -0.5}), ("zloss", {"a": 1.0, "b": 3.0}), ("zloss", {"a": 0.5, "b": 1.0}),
@@ -147,10 +147,21 @@ def test_bias_gradient_matches_finite_differences(name, params):
         assert torch.allclose(grad[:, k], numeric, rtol=1e-5, atol=1e-6), (name, k)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize(("name", "params"), CASES)
-def test_losses_and_gradients_stay_finite_at_extreme_scores(name, params):
-    loss = LOSSES.make(name=name, **params)
-    scores = torch.tensor([[1000.0, -1000.0, 0.0, 5.0], [-800.0, 900.0, 1.0, 0.0]], dtype=torch.float32)
-    q = soft_targets(torch.tensor([0, 0]), K, 0.1)
+def test_losses_and_gradients_stay_finite_at_extreme_scores(name, params, smoothing):
+    """fp32, as training runs: scores far on either side of their label (a sigmoid saturates past
+    about 17), and a row of equal scores (zero features with a unified or no bias)."""
+    loss = LOSSES.make(name=name, label_smoothing=smoothing, **params)
+    scores = torch.tensor([[1000.0, -1000.0, 0.0, 5.0], [-800.0, 900.0, 1.0, 0.0], [30.0, -30.0, -25.0, -20.0], [0.0, 0.0, 0.0, 0.0]], dtype=torch.float32)
+    q = soft_targets(torch.tensor([0, 0, 0, 2]), K, smoothing)
     assert torch.isfinite(loss.per_sample(scores, q)).all()
     assert torch.isfinite(loss.bias_gradient(scores, q)).all()
+
+
+def test_sigmoid_focal_takes_torchvisions_alphas_only():
+    for alpha in (0.0, 0.25, 1.0, -1.0):
+        assert LOSSES.make(name="sigmoid_focal", alpha=alpha).alpha == alpha
+    for alpha in (-0.5, 1.5, -2.0):
+        with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\], or -1"):
+            LOSSES.make(name="sigmoid_focal", alpha=alpha)

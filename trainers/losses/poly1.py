@@ -10,7 +10,8 @@ from trainers.losses.base import Loss
 
 class Poly1(Loss):
     """L = CE + epsilon (1 - sum_k q_k p_k), p = softmax(s): CE with its first polynomial term
-    re-weighted. epsilon = 0 is `ce`; the paper's default for classification is 1."""
+    re-weighted. epsilon = 0 is `ce`. The default here is 1 (PAPER.md); the paper's ImageNet
+    setting, and timm's, is epsilon = 2."""
 
     name: Literal["poly1"] = "poly1"
     epsilon: float = 1.0

@@ -1,6 +1,9 @@
-"""Absolute and square errors of per-class sigmoid probabilities, the `mae` and `mae + mse` losses
-compared with CE in seed 002 (Zhao et al., Well-Classified Examples are Underestimated in
-Classification with Deep Neural Networks. AAAI 2022, section on gradients w.r.t. p = sigma(s))."""
+"""Absolute and square errors of per-class sigmoid probabilities: the `mae` and `mae + mse` losses
+of seed 002, a reader's notes on Zhao et al. (Well-Classified Examples are Underestimated in
+Classification with Deep Neural Networks, AAAI 2022), which compares them with CE. The notes say
+MAE does not appear in that paper; MAE as a classification loss is Ghosh, Kumar and Sastry (Robust
+Loss Functions under Label Noise for Deep Neural Networks, AAAI 2017), there on softmax
+probabilities, here per class on sigmoids as in seed 002."""
 
 from __future__ import annotations
 

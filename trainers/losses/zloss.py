@@ -30,5 +30,7 @@ class ZLoss(Loss):
         import torch.nn.functional as F
 
         centred = scores - scores.mean(dim=1, keepdim=True)
-        z = centred / centred.square().mean(dim=1, keepdim=True).sqrt().clamp_min(1e-12)
+        # Clamped before the square root: equal scores (zero features, a unified bias) give variance
+        # 0, where sqrt's slope is infinite and the gradient would be NaN; here they give z = 0.
+        z = centred / centred.square().mean(dim=1, keepdim=True).clamp_min(1e-24).sqrt()
         return (targets * F.softplus(self.a * (self.b - z))).sum(dim=1) / self.a

@@ -1,0 +1,36 @@
+"""`ncsweep list`: every registered name of every family with its own keys, read from the
+registries, and descriptions shortened at a word."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.listing import FAMILIES, summary
+from trainers.dataset_configs import DATASETS
+from trainers.losses import LOSSES
+from trainers.model_configs import MODELS
+
+REGISTRIES = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}
+
+
+@pytest.mark.parametrize("family", sorted(REGISTRIES))
+def test_every_registered_name_is_listed_with_its_keys(family, capsys):
+    assert main(["list", family]) == 0
+    out = capsys.readouterr().out
+    for cls in REGISTRIES[family].variants():
+        assert f"  {' | '.join(cls.names())}: " in out, cls
+        for key in cls.model_fields:
+            if key != "name":
+                assert f"{key}=" in out or f" {key}" in out, (cls, key)
+
+
+def test_every_family_is_listable():
+    assert set(FAMILIES) == {*REGISTRIES, "metrics"}
+
+
+def test_descriptions_are_cut_at_a_word_not_at_an_abbreviation():
+    doc = "The CIFAR ResNet-32 (He et al. 2016, option-A shortcuts), 0.46M parameters.\n\nMore detail."
+    assert summary(doc) == "The CIFAR ResNet-32 (He et al. 2016, option-A shortcuts), 0.46M parameters."
+    long = summary("word " * 100, width=40)
+    assert long.endswith(" ...") and len(long) <= 40 and "wor ..." not in long
