@@ -1,12 +1,12 @@
-"""`ncsweep list`: every registered loss, model, dataset and metric with its own keys and
-defaults. The registries (trainers/registry.py, trainers/metrics/registry.py) are the only lists
+"""`ncsweep list`: every registered loss, classifier head, model, dataset and metric with its own
+keys and defaults. The registries (trainers/registry.py, trainers/metrics/registry.py) are the only lists
 of names; this reads them."""
 
 from __future__ import annotations
 
 import textwrap
 
-FAMILIES = ("losses", "models", "datasets", "metrics")
+FAMILIES = ("losses", "classifiers", "models", "datasets", "metrics")
 
 
 def metrics_markdown() -> str:
@@ -42,10 +42,11 @@ def print_family(family: str, markdown: bool = False) -> None:
         print_metrics(markdown)
         return
     from trainers.dataset_configs import DATASETS
+    from trainers.heads import CLASSIFIERS
     from trainers.losses import LOSSES
     from trainers.model_configs import MODELS
 
-    registry = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}[family]
+    registry = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS}[family]
     print(f"{family} (default {registry.default}):")
     for cls in registry.variants():
         keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]

@@ -10,7 +10,7 @@ import torch
 from datafiles import write_cifar10
 
 from orchestrator.cli import main
-from trainers.config import ClassifierConfig
+from trainers.heads import CLASSIFIERS
 from trainers.layers import LayerUnavailable, evenly_spaced, pool
 from trainers.metrics import METRICS
 from trainers.model_configs import MODELS
@@ -42,7 +42,7 @@ def test_stages_and_taps_of_each_model_family(case):
     cfg, shape, stages = CASES[case]
     variant = MODELS.make(**cfg)
     torch.manual_seed(0)
-    backbone = build_model(variant, ClassifierConfig(), shape, 10).backbone.eval()
+    backbone = build_model(variant, CLASSIFIERS.make(), shape, 10).backbone.eval()
     tap = variant.layer_tap(backbone, "stages")
     assert tap.names == stages
     x = torch.randn(3, *shape)
@@ -61,14 +61,14 @@ def test_stages_and_taps_of_each_model_family(case):
 
 def test_named_layers_and_unknown_names():
     variant = MODELS.make(name="resnet18")
-    backbone = build_model(variant, ClassifierConfig(), (3, 32, 32), 10).backbone.eval()
+    backbone = build_model(variant, CLASSIFIERS.make(), (3, 32, 32), 10).backbone.eval()
     tap = variant.layer_tap(backbone, ["layer3.1", "layer2"])  # any module, in the order given
     _, layers = tap(torch.randn(2, 3, 32, 32))
     assert list(layers) == ["layer3.1", "layer2"] and layers["layer3.1"].shape == (2, 256)
     with pytest.raises(LayerUnavailable, match="no module named 'layer9'.*layer1"):
         variant.layer_tap(backbone, ["layer9"])
     vit = MODELS.make(**CASES["timm vit"][0])
-    net = build_model(vit, ClassifierConfig(), (3, 32, 32), 10).backbone
+    net = build_model(vit, CLASSIFIERS.make(), (3, 32, 32), 10).backbone
     with pytest.raises(LayerUnavailable, match="its stages: blocks.0, blocks.1"):
         vit.layer_tap(net, ["head"])
     assert list(vit.layer_tap(net, ["blocks.6", "blocks.2"])(torch.randn(2, 3, 32, 32))[1]) == ["blocks.6", "blocks.2"]

@@ -8,10 +8,11 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.listing import FAMILIES, summary
 from trainers.dataset_configs import DATASETS
+from trainers.heads import CLASSIFIERS
 from trainers.losses import LOSSES
 from trainers.model_configs import MODELS
 
-REGISTRIES = {"losses": LOSSES, "models": MODELS, "datasets": DATASETS}
+REGISTRIES = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS}
 
 
 @pytest.mark.parametrize("family", sorted(REGISTRIES))

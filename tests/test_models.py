@@ -7,7 +7,7 @@ from datafiles import write_imagefolder, write_mnist, write_weights
 from torch import nn
 
 from trainers import FINISHED, TrialConfig, run_trial
-from trainers.config import ClassifierConfig
+from trainers.heads import CLASSIFIERS
 from trainers.model_configs import MODELS
 from trainers.models import WeightsUnavailable, build_model
 
@@ -16,7 +16,7 @@ FEATURES = {"resnet18": 512, "resnet34": 512, "resnet50": 2048, "densenet121": 1
 
 @pytest.mark.parametrize("name", sorted(FEATURES))
 def test_backbones_end_in_the_paper_head_with_their_feature_size(name):
-    model = build_model(MODELS.make(name=name), ClassifierConfig(bias_init_mean=3.0), (3, 32, 32), 10)
+    model = build_model(MODELS.make(name=name), CLASSIFIERS.make(bias_init_mean=3.0), (3, 32, 32), 10)
     model.eval()
     features, scores = model(torch.randn(2, 3, 32, 32))
     assert features.shape == (2, FEATURES[name]) and scores.shape == (2, 10)
@@ -25,16 +25,16 @@ def test_backbones_end_in_the_paper_head_with_their_feature_size(name):
 
 
 def test_cifar_stem_for_small_inputs_imagenet_stem_for_large():
-    small = build_model(MODELS.make(name="resnet18"), ClassifierConfig(), (3, 32, 32), 10).backbone
+    small = build_model(MODELS.make(name="resnet18"), CLASSIFIERS.make(), (3, 32, 32), 10).backbone
     assert small.conv1.kernel_size == (3, 3) and small.conv1.stride == (1, 1) and isinstance(small.maxpool, nn.Identity)
-    large = build_model(MODELS.make(name="resnet18"), ClassifierConfig(), (3, 96, 96), 10).backbone
+    large = build_model(MODELS.make(name="resnet18"), CLASSIFIERS.make(), (3, 96, 96), 10).backbone
     assert large.conv1.kernel_size == (7, 7) and isinstance(large.maxpool, nn.MaxPool2d)
-    dense = build_model(MODELS.make(name="densenet121", stem="cifar"), ClassifierConfig(), (3, 96, 96), 10).backbone
+    dense = build_model(MODELS.make(name="densenet121", stem="cifar"), CLASSIFIERS.make(), (3, 96, 96), 10).backbone
     assert dense.features.conv0.kernel_size == (3, 3) and isinstance(dense.features.pool0, nn.Identity)
 
 
 def test_resnet32_is_the_long_tail_literature_size():
-    model = build_model(MODELS.make(name="resnet32"), ClassifierConfig(), (3, 32, 32), 100)
+    model = build_model(MODELS.make(name="resnet32"), CLASSIFIERS.make(), (3, 32, 32), 100)
     params = sum(p.numel() for p in model.backbone.parameters())
     assert 0.45e6 < params < 0.47e6  # He et al. 2016: 0.46M
     convs = [m for m in model.backbone.modules() if isinstance(m, nn.Conv2d)]
@@ -44,13 +44,13 @@ def test_resnet32_is_the_long_tail_literature_size():
 def test_pretrained_weights_load_from_the_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(WeightsUnavailable, match="resnet18-.*pth not found"):
-        build_model(MODELS.make(name="resnet18", pretrained=True), ClassifierConfig(), (3, 224, 224), 10)
+        build_model(MODELS.make(name="resnet18", pretrained=True), CLASSIFIERS.make(), (3, 224, 224), 10)
     import torchvision
 
     torch.manual_seed(123)
     reference = torchvision.models.resnet18()
     write_weights(tmp_path, "resnet18", reference.state_dict())
-    model = build_model(MODELS.make(name="resnet18", pretrained=True), ClassifierConfig(), (3, 224, 224), 10)
+    model = build_model(MODELS.make(name="resnet18", pretrained=True), CLASSIFIERS.make(), (3, 224, 224), 10)
     assert torch.equal(model.backbone.layer3[0].conv1.weight, reference.layer3[0].conv1.weight)
     assert torch.equal(model.backbone.conv1.weight, reference.conv1.weight)  # ImageNet stem kept
 

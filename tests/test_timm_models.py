@@ -10,7 +10,7 @@ from conftest import BIN
 from datafiles import write_cifar10
 
 from trainers import FINISHED, TrialConfig, run_trial
-from trainers.config import ClassifierConfig
+from trainers.heads import CLASSIFIERS
 from trainers.metrics import METRICS
 from trainers.model_configs import MODELS
 from trainers.models import WeightsUnavailable, build_model
@@ -19,7 +19,7 @@ VIT = {"name": "timm:vit_tiny_patch16_224", "kwargs": {"img_size": 32, "patch_si
 
 
 def test_timm_backbone_ends_in_the_paper_head():
-    model = build_model(MODELS.make(**VIT), ClassifierConfig(bias_init_mean=2.0), (3, 32, 32), 10)
+    model = build_model(MODELS.make(**VIT), CLASSIFIERS.make(bias_init_mean=2.0), (3, 32, 32), 10)
     model.eval()
     x = torch.randn(3, 3, 32, 32)
     features, scores = model(x)
@@ -27,7 +27,7 @@ def test_timm_backbone_ends_in_the_paper_head():
     assert torch.allclose(scores, features @ model.head.weight.T - model.head.bias)
     reference = model.backbone.forward_head(model.backbone.forward_features(x), pre_logits=True)
     assert torch.allclose(features, reference)  # timm's own pooled pre-logits output
-    gray = build_model(MODELS.make(name="timm:resnet18"), ClassifierConfig(), (1, 8, 8), 10)
+    gray = build_model(MODELS.make(name="timm:resnet18"), CLASSIFIERS.make(), (1, 8, 8), 10)
     assert gray(torch.randn(2, 1, 8, 8))[0].shape == (2, 512)  # in_chans follows the data
 
 
@@ -65,7 +65,7 @@ def test_unknown_timm_model_and_uncached_weights_are_clear_errors(tmp_path, monk
     with pytest.raises(WeightsUnavailable, match="timm has no model 'no_such_net'"):
         MODELS.make(name="timm:no_such_net").ensure_available()
     with pytest.raises(WeightsUnavailable, match=f"Hugging Face hub cache {tmp_path / 'hf'}.*torch hub cache {tmp_path / 'torch'}"):
-        build_model(MODELS.make(name="timm:resnet18", pretrained=True), ClassifierConfig(), (3, 32, 32), 10)
+        build_model(MODELS.make(name="timm:resnet18", pretrained=True), CLASSIFIERS.make(), (3, 32, 32), 10)
 
 
 def test_pretrained_weights_load_from_the_hugging_face_cache(tmp_path, monkeypatch):
@@ -83,5 +83,5 @@ def test_pretrained_weights_load_from_the_hugging_face_cache(tmp_path, monkeypat
     (folder / "refs" / "main").write_text("0" * 40)
     (folder / "snapshots" / ("0" * 40)).mkdir(parents=True)
     save_file(reference.state_dict(), str(folder / "snapshots" / ("0" * 40) / "model.safetensors"))
-    model = build_model(MODELS.make(name="timm:resnet18", pretrained=True), ClassifierConfig(), (3, 32, 32), 10)
+    model = build_model(MODELS.make(name="timm:resnet18", pretrained=True), CLASSIFIERS.make(), (3, 32, 32), 10)
     assert torch.equal(model.backbone.layer2[0].conv1.weight, reference.layer2[0].conv1.weight)

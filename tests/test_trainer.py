@@ -8,7 +8,7 @@ import torch
 from trainers import DIVERGED, FINISHED, TrialConfig, run_trial
 from trainers.config import ScheduleConfig
 from trainers.data import load_dataset
-from trainers.head import ClassifierHead
+from trainers.heads import CLASSIFIERS
 from trainers.loop import DISTRIBUTIONS, regularized_objective
 from trainers.metrics import METRICS
 from trainers.models import build_model
@@ -39,13 +39,13 @@ def collect(cfg: TrialConfig) -> tuple[str, dict[int, dict[str, float]]]:
 
 def test_head_subtracts_the_bias_and_initializes_it_around_the_mean():
     torch.manual_seed(0)
-    head = ClassifierHead(feature_dim=16, num_classes=5, bias="per_class", bias_init_mean=10.0)
+    head = CLASSIFIERS.make(bias="per_class", bias_init_mean=10.0).build(feature_dim=16, num_classes=5)
     h = torch.randn(3, 16)
     assert torch.allclose(head(h), h @ head.weight.T - head.bias)
     assert ((head.bias - 10.0).abs() <= 1 / math.sqrt(16)).all()
-    unified = ClassifierHead(16, 5, bias="unified", bias_init_mean=2.0)
+    unified = CLASSIFIERS.make(bias="unified", bias_init_mean=2.0).build(16, 5)
     assert unified.bias.shape == (1,) and torch.allclose(unified(h), h @ unified.weight.T - unified.bias)
-    assert ClassifierHead(16, 5, bias="none").bias is None
+    assert CLASSIFIERS.make(bias="none").build(16, 5).bias is None
 
 
 def test_every_metric_reported_for_each_split_every_epoch():

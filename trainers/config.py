@@ -2,7 +2,7 @@
 
 Every section is a frozen pydantic model that forbids unknown keys, so a typo in a sweep file is an
 error naming the dotted key instead of a silently ignored setting. The plug-in sections (`data`,
-`model`, `loss`) are variants picked by `name` from their registries (trainers/registry.py): each
+`model`, `classifier`, `loss`) are variants picked by `name` from their registries (trainers/registry.py): each
 variant holds only its own settings. Small fixed choices (optimizer, schedule) are `Literal`s.
 Defaults are the paper's setting 1 (PAPER.md section 6) scaled to the bundled digits data.
 """
@@ -14,11 +14,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from trainers.dataset_configs import DATASETS, DataConfig
+from trainers.heads import CLASSIFIERS, HeadConfig
 from trainers.losses import LOSSES, LossConfig
 from trainers.model_configs import MODELS, ModelConfig
 from trainers.strict import StrictModel
 
-BiasMode = Literal["per_class", "unified", "none"]
 OptimizerName = Literal["sgd", "adamw"]
 ScheduleName = Literal["step", "cosine", "constant"]
 LrScaling = Literal["none", "linear"]
@@ -29,11 +29,6 @@ Precision = Literal["auto", "bf16", "fp32"]
 
 class Section(StrictModel):
     """A config section: unknown keys, infinite floats and booleans for numbers are errors (trainers/strict.py)."""
-
-
-class ClassifierConfig(Section):
-    bias: BiasMode = "per_class"
-    bias_init_mean: float = 0.0
 
 
 class OptimConfig(Section):
@@ -115,7 +110,7 @@ class TrialConfig(Section):
     data: DataConfig = DATASETS.default_value()
     model: ModelConfig = MODELS.default_value()
     loss: LossConfig = LOSSES.default_value()
-    classifier: ClassifierConfig = ClassifierConfig()
+    classifier: HeadConfig = CLASSIFIERS.default_value()
     optim: OptimConfig = OptimConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     regularization: RegularizationConfig = RegularizationConfig()

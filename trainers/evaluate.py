@@ -78,7 +78,7 @@ def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool 
     layer `<split>/layers/<name>/<metric>` with `layers/<name>/depth` (1 = the shallowest). With
     `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
     bias = model.head.bias_vector()
-    ctx = Context.of(model.head.weight, bias, config.loss, config.regularization.lambda_b)
+    ctx = Context.from_head(model.head, config.loss, config.regularization.lambda_b)
     splits = sorted(config.metrics.splits, key=lambda s: s != "train")  # train first: the NCC centres
     train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
     out: dict = {}

@@ -15,6 +15,7 @@ run again) is the caller's choice: see trainers/evaluate.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -36,20 +37,39 @@ def full_bias(bias: torch.Tensor | None, num_classes: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Context:
-    """The classifier and the loss the split is measured with: W (K x d) and the head's bias as
-    it is ((K,) per class, (1,) unified, None), in float64 on the features' device."""
+    """The classifier and the loss the split is measured with: the K x d matrix the metrics read as
+    W and the head's bias as it is ((K,) per class, (1,) unified, None), in float64 on the
+    features' device; `score_fn` gives the bias-free scores of features (default H W^T, a linear
+    head's; a cosine head's are scale cos(w_k, h))."""
 
     weight: torch.Tensor
     bias: torch.Tensor | None
     loss: Loss | None = None  # None: the loss metrics are NaN
     lambda_b: float = 0.0
+    score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     @classmethod
     def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, loss: Loss | None = None, lambda_b: float = 0.0, device=None) -> Context:
+        """A linear classifier given by its W and b."""
         device = device or weight.device
         w = weight.detach().to(device, torch.float64)
         b = None if bias is None else bias.detach().to(device, torch.float64)
         return cls(w, b, loss, lambda_b)
+
+    @classmethod
+    def from_head(cls, head, loss: Loss | None = None, lambda_b: float = 0.0) -> Context:
+        """A trial's head (trainers/heads) as it is now, its parameters in float64."""
+        weight = head.weight.detach().to(torch.float64)
+        scale = None if head.scale is None else head.scale.detach().to(torch.float64)
+        bias = head.bias_vector()
+        variant = head.variant
+        return cls(
+            variant.metric_weight(weight, scale), None if bias is None else bias.to(torch.float64), loss, lambda_b,
+            score_fn=lambda features: variant.bias_free(weight, scale, features),
+        )  # fmt: skip
+
+    def bias_free(self, features: torch.Tensor) -> torch.Tensor:
+        return self.score_fn(features) if self.score_fn is not None else features @ self.weight.T
 
     @cached_property
     def full_bias(self) -> torch.Tensor:
@@ -73,7 +93,7 @@ class Batch:
 
     @cached_property
     def bias_free(self) -> torch.Tensor:
-        return self.head.bias_free if self.head is not None else self.features @ self.ctx.weight.T
+        return self.head.bias_free if self.head is not None else self.ctx.bias_free(self.features)
 
     @cached_property
     def scores(self) -> torch.Tensor:
