@@ -45,7 +45,9 @@ def labelled(trials: pd.DataFrame, every_status: bool = False) -> tuple[pd.DataF
     setting columns: what else varied among the finished trials."""
     done = finished(trials)
     varied = varied_columns(done)
-    params = [c for c in varied if c.startswith("loss.") and c != LOSS_KEY]
+    # A key shows in the label where it varies within one loss: cosface's margin 0.35 and arcface's
+    # 0.5 are two losses' defaults, not a swept value.
+    params = [c for c in varied if c.startswith("loss.") and c != LOSS_KEY and done.groupby(LOSS_KEY)[c].nunique().max() > 1]
     setting = [c for c in varied if not c.startswith("loss.")]
 
     def label(row: pd.Series) -> str:

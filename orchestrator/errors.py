@@ -52,7 +52,7 @@ def describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]
     """One pydantic error as 'message (allowed: ...)'; unknown keys list the keys that exist."""
     if error["type"] == "extra_forbidden":
         _, holder, label = resolve(model, loc)
-        keys = sorted(holder.model_fields) if holder else []
+        keys = sorted(holder.keys() if hasattr(holder, "keys") else holder.model_fields) if holder else []
         return f"unknown key{' for ' + label if label else ''}" + (f"; allowed keys: {', '.join(keys)}" if keys else "")
     if error["type"] == UNKNOWN_NAME:
         got = error["input"].get("name") if isinstance(error["input"], dict) else error["input"]

@@ -49,7 +49,7 @@ def print_family(family: str, markdown: bool = False) -> None:
     registry = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS}[family]
     print(f"{family} (default {registry.default}):")
     for cls in registry.variants():
-        keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.model_fields.items() if k != "name"]
+        keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.keys().items() if k != "name"]
         print(f"  {' | '.join(cls.names())}: {summary(cls.__doc__)}")
         if keys:
             print(f"      keys: {', '.join(keys)}")

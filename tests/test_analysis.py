@@ -143,3 +143,14 @@ def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
     assert path.name == "fig_layers.png" and path.read_bytes()[:4] == b"\x89PNG"
     plain = trials[[c for c in trials if "layers" not in c]]
     assert write_layer_figure(plain, tmp_path / "none") is None
+
+
+def test_a_loss_label_shows_only_keys_swept_within_that_loss():
+    from analysis.losses import labelled
+
+    trials = pd.DataFrame({
+        "status": ["finished"] * 5, "loss.name": ["cosface", "arcface", "focal", "focal", "ce"],
+        "loss.margin": [0.35, 0.5, np.nan, np.nan, np.nan], "loss.gamma": [np.nan, np.nan, 1.0, 2.0, np.nan],
+    })  # fmt: skip
+    out, setting = labelled(trials)
+    assert list(out["loss"]) == ["cosface", "arcface", "focal(gamma=1)", "focal(gamma=2)", "ce"] and setting == []

@@ -25,6 +25,7 @@ BAD = {
     "unknown_model": ({"grid": {"model.name": ["mlp", "vit"]}}, ["grid.model.name", "(got 'vit')", "mlp, cnn, resnet32", "densenet161, timm:<name>"]),
     "timm_kwargs_clash": ({"base": {"model": {"name": "timm:resnet18", "kwargs": {"num_classes": 5}}}}, ["base.model.kwargs", "num_classes: set by ncsweep"]),
     "unknown_augment": ({"base": {"train": {"augment": "da2"}}}, ["base.train.augment", "'none', 'da1' or 'da1+da2'"]),
+    "margin_loss_needs_cosines": ({"grid": {"loss.name": ["ce", "arcface"]}}, ["trial arcface", "loss.name 'arcface' acts on cosines; classifier.name 'linear' has none (use cosine)"]),
     "augment_needs_images": ({"grid": {"train.augment": ["none", "da1"]}}, ["trial ", "train.augment 'da1' needs image data"]),
     "missing_data": (
         {"base": {"data": {"name": "cifar10", "root": "no-such-dir"}, "model": {"name": "mlp"}}},

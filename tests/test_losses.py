@@ -80,8 +80,11 @@ CASES = [
 ]  # fmt: skip
 
 
-def test_every_registered_loss_is_tested_here():
-    assert {name for name, _ in CASES} == set(LOSSES.names())
+def test_every_registered_loss_is_tested_here_or_with_its_head_and_counts():
+    from test_losses_margin_longtail import CASES as MORE
+
+    assert {name for name, _ in CASES} | {name for name, _ in MORE} == set(LOSSES.names())
+    assert not {name for name, _ in CASES} & {name for name, _ in MORE}
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])

@@ -129,6 +129,9 @@ class TrialConfig(Section):
             raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is vectors (use 'none')")
         if self.train.augment == "da1+da2" and self.loss.label_smoothing:
             raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
+        if self.loss.needs_cosine and not self.classifier.cosine:
+            takes = ", ".join(n for cls in CLASSIFIERS.variants() if cls.cosine for n in cls.names())
+            raise ValueError(f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has none (use {takes})")
         return self
 
     @property

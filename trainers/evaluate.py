@@ -17,9 +17,11 @@ import torch
 
 from trainers.config import TrialConfig
 from trainers.data import Dataset
+from trainers.losses import Loss
 from trainers.metrics import Context, SplitPass, SplitResult
 from trainers.models import Classifier
 from trainers.report import DISTRIBUTIONS
+from trainers.setup import bind_loss
 
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
 Chunk = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]  # features, labels, layer outputs
@@ -73,12 +75,13 @@ def train_class_means(config: TrialConfig, model: Classifier, data: Dataset, ctx
     return measure.class_means()
 
 
-def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False, tap=None) -> dict:
+def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False, tap=None, loss: Loss | None = None) -> dict:
     """Every registered metric for each configured split, keyed `<split>/<metric>`, and per tapped
     layer `<split>/layers/<name>/<metric>` with `layers/<name>/depth` (1 = the shallowest). With
-    `final`, also the DISTRIBUTIONS entry (a dict, not a metric)."""
+    `final`, also the DISTRIBUTIONS entry (a dict, not a metric). `loss` is the trial's bound loss
+    (trainers/setup.py), by default config.loss bound to `data`."""
     bias = model.head.bias_vector()
-    ctx = Context.from_head(model.head, config.loss, config.regularization.lambda_b)
+    ctx = Context.from_head(model.head, loss if loss is not None else bind_loss(config.loss, data), config.regularization.lambda_b)
     splits = sorted(config.metrics.splits, key=lambda s: s != "train")  # train first: the NCC centres
     train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
     out: dict = {}

@@ -64,7 +64,10 @@ def train_step(t: Trainee, x: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     with autocast(x.device, t.amp_dtype):
         features, scores = t.forward(x)
     features, scores = features.float(), scores.float()
-    data_loss = t.config.loss(scores, targets)
+    if t.loss.has_margin:  # a margin moves the target's bias-free score: s' = margin(z) - b
+        head = t.model.head
+        scores = t.loss.margined(head.bias_free(features), head.bias, targets, head.scale)
+    data_loss = t.loss(scores, targets)
     objective = regularized_objective(t.config, t.model, features, data_loss)
     t.optimizer.zero_grad(set_to_none=True)
     objective.backward()
@@ -110,7 +113,7 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
-            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap))
+            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap, loss=t.loss))
         metrics["time/epoch_s"] = time.perf_counter() - started
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             metrics[CHECKPOINT] = train_state.capture(epoch, model, optimizer, scheduler, generator)

@@ -46,7 +46,7 @@ class Variant(StrictModel):
 
     @classmethod
     def own_keys(cls) -> list[str]:
-        return sorted(cls.model_fields)
+        return sorted(cls.keys())
 
 
 class Registry:

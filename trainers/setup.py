@@ -14,6 +14,7 @@ from trainers.accel import autocast_dtype, resolve_device, use_channels_last
 from trainers.config import TrialConfig
 from trainers.data import Dataset, load_dataset
 from trainers.data.mixup import build_mixup
+from trainers.losses import Loss
 from trainers.models import Classifier, build_model
 from trainers.optim import build_optimizer, build_scheduler
 
@@ -22,6 +23,7 @@ from trainers.optim import build_optimizer, build_scheduler
 class Trainee:
     config: TrialConfig
     device: torch.device
+    loss: Loss  # config.loss, with the training split's class counts when it needs them
     data: Dataset
     model: Classifier
     forward: torch.nn.Module  # the model, or its torch.compile'd wrapper (same parameters)
@@ -48,7 +50,7 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model.parameters(), config)
     return Trainee(
-        config=config, device=device, data=data, model=model,
+        config=config, device=device, loss=bind_loss(config.loss, data), data=data, model=model,
         forward=torch.compile(model) if config.train.compile else model,
         optimizer=optimizer, scheduler=build_scheduler(optimizer, config),
         generator=torch.Generator().manual_seed(config.seed),
@@ -56,3 +58,9 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
         amp_dtype=autocast_dtype(config.train, device), channels_last=channels_last,
         tap=config.model.layer_tap(model.backbone, config.metrics.layers) if config.metrics.layers else None,
     )  # fmt: skip
+
+
+def bind_loss(loss: Loss, data: Dataset) -> Loss:
+    """The loss as a trial computes it: with the training split's per-class counts filled in when
+    it needs them (the long-tail losses), never from the sweep file."""
+    return loss.with_class_counts(data.class_counts().tolist()) if loss.needs_class_counts else loss

@@ -43,6 +43,12 @@ def has_boolean(value: Any) -> bool:
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    @classmethod
+    def keys(cls) -> dict[str, Any]:
+        """The keys a config file writes (a field's alias where it has one: `lambda` is a Python
+        keyword) -> their pydantic fields."""
+        return {field.alias or name: field for name, field in cls.model_fields.items()}
+
     @field_validator("*", mode="before")
     @classmethod
     def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:

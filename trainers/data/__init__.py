@@ -1,6 +1,7 @@
 """Dataset loaders. The registry of names is trainers/dataset_configs.py: each variant's `load()`
 gives an object with the interface of `TensorData` (in memory) or `ImageFolderData` (streamed):
-`train_batches`, `eval_batches`, `normalize`, `input_shape`, `num_classes`, `to(device)`.
+`train_batches`, `eval_batches`, `normalize`, `input_shape`, `num_classes`, `class_counts()`,
+`to(device)`.
 
 `ensure_available` is the pre-flight check the CLI runs before any trial starts: it raises
 `DataUnavailable` (naming the path and how to get the files), downloading first when

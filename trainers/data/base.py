@@ -73,6 +73,10 @@ class TensorData:
     def train_size(self) -> int:
         return self.x_train.shape[0]
 
+    def class_counts(self) -> torch.Tensor:
+        """n_k, the training split's samples per class (K,), on the CPU: what the long-tail losses read."""
+        return torch.bincount(self.y_train.cpu(), minlength=self.num_classes)
+
     def split(self, name: str) -> Batch:
         return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
 

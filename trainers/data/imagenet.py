@@ -67,6 +67,10 @@ class ImageFolderData:
     def train_size(self) -> int:
         return len(self.train_set)
 
+    def class_counts(self) -> torch.Tensor:
+        """n_k, the training folder's images per class (K,), from the file list (no image is read)."""
+        return torch.bincount(torch.tensor(self.train_set.targets, dtype=torch.long), minlength=self.num_classes)
+
     def to(self, device: torch.device | str) -> ImageFolderData:
         moved = copy.copy(self)
         moved.device = torch.device(device)

@@ -1,6 +1,7 @@
 """The trial's own loss over a split, and how far the bias is from its stationary point.
 
-Both use the trial's loss with its label smoothing on the scores S = Z - b (PAPER.md section 5).
+Both use the trial's loss with its label smoothing on the scores S = Z - b (PAPER.md section 5),
+or for a margin loss on the scores it trains on, S' = margin(Z) - b (trainers/losses/base.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 @sample_metric("loss")
 def loss(b: Batch) -> torch.Tensor | None:
     """mean_i L_i: the trial's loss over the split, without regularization."""
-    return None if b.ctx.loss is None else b.ctx.loss.per_sample(b.scores, b.targets)
+    return None if b.ctx.loss is None else b.ctx.loss.per_sample(b.loss_scores, b.targets)
 
 
 def _residual(mean_gradient: torch.Tensor, s: SplitStats) -> float:
@@ -37,4 +38,4 @@ def bias_gradient(b: Batch) -> torch.Tensor | None:
     """
     if b.ctx.loss is None or b.ctx.bias is None:
         return None
-    return b.ctx.loss.bias_gradient(b.scores, b.targets)
+    return b.ctx.loss.bias_gradient(b.loss_scores, b.targets)

@@ -47,6 +47,7 @@ class Context:
     loss: Loss | None = None  # None: the loss metrics are NaN
     lambda_b: float = 0.0
     score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
+    scale: torch.Tensor | None = None  # a cosine head's scale (what a margin loss reads), else None
 
     @classmethod
     def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, loss: Loss | None = None, lambda_b: float = 0.0, device=None) -> Context:
@@ -65,7 +66,7 @@ class Context:
         variant = head.variant
         return cls(
             variant.metric_weight(weight, scale), None if bias is None else bias.to(torch.float64), loss, lambda_b,
-            score_fn=lambda features: variant.bias_free(weight, scale, features),
+            score_fn=lambda features: variant.bias_free(weight, scale, features), scale=scale,
         )  # fmt: skip
 
     def bias_free(self, features: torch.Tensor) -> torch.Tensor:
@@ -98,6 +99,16 @@ class Batch:
     @cached_property
     def scores(self) -> torch.Tensor:
         return self.head.scores if self.head is not None else self.bias_free - self.ctx.full_bias
+
+    @cached_property
+    def loss_scores(self) -> torch.Tensor:
+        """The scores the trial's loss is computed on: S, or for a margin loss S' = margin(Z) - b."""
+        if self.head is not None:
+            return self.head.loss_scores
+        loss = self.ctx.loss
+        if loss is None or not loss.has_margin:
+            return self.scores
+        return loss.margined(self.bias_free, self.ctx.full_bias, self.targets, self.ctx.scale)
 
     @cached_property
     def targets(self) -> torch.Tensor:

@@ -1,0 +1,45 @@
+"""ArcFace, the additive angular margin loss (Deng et al., "ArcFace: Additive Angular Margin Loss
+for Deep Face Recognition", CVPR 2019)."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from trainers.losses.base import target_mask
+from trainers.losses.cross_entropy import CrossEntropy
+
+# Angles come from acos, whose slope is infinite at cos = +-1: a sample exactly on its class
+# direction would get an infinite gradient. One part in 1e7 of the cosine is far below fp32 noise.
+_EDGE = 1e-7
+
+
+class ArcFace(CrossEntropy):
+    """Softmax CE on s' = scale cos(theta_y + m) - b_y for the target and scale cos theta_k - b_k
+    for the others (theta_k the angle between the feature and w_k, m in radians).
+
+    cos(theta + m) stops decreasing once theta + m passes pi; for theta > pi - m the target's
+    cosine is cos theta - m sin m instead, the linear continuation the paper's implementation
+    (InsightFace) and pytorch-metric-learning's ArcFaceLoss use, so the loss keeps falling as theta
+    shrinks. `easy_margin` is the paper code's other choice: the margin only where cos theta > 0
+    (theta < 90 degrees), the plain cosine elsewhere. The paper's m = 0.5 (28.6 degrees), scale 64.
+    """
+
+    name: Literal["arcface"] = "arcface"
+    needs_cosine: ClassVar[bool] = True
+    margin: float = Field(0.5, ge=0.0, lt=math.pi / 2)  # radians
+    easy_margin: bool = False
+
+    def with_margin(self, bias_free, targets, scale):
+        import torch
+
+        cos = (bias_free / scale).clamp(-1.0 + _EDGE, 1.0 - _EDGE)
+        theta = torch.acos(cos)
+        shifted = torch.cos(theta + self.margin)
+        if self.easy_margin:
+            shifted = torch.where(cos > 0, shifted, cos)
+        else:
+            shifted = torch.where(theta <= math.pi - self.margin, shifted, cos - self.margin * math.sin(self.margin))
+        return torch.where(target_mask(targets), scale * shifted, bias_free)
