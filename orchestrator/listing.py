@@ -41,10 +41,10 @@ def print_family(family: str, markdown: bool = False) -> None:
     if family == "metrics":
         print_metrics(markdown)
         return
-    from trainers.dataset_configs import DATASETS
+    from trainers.data import DATASETS
     from trainers.heads import CLASSIFIERS
     from trainers.losses import LOSSES
-    from trainers.model_configs import MODELS
+    from trainers.models import MODELS
 
     registry = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS}[family]
     print(f"{family} (default {registry.default}):")

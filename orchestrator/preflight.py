@@ -9,7 +9,6 @@ from collections.abc import Iterable
 
 from orchestrator.errors import BadInput
 from trainers.config import TrialConfig
-from trainers.dataset_configs import TorchvisionData
 from trainers.errors import DataUnavailable, WeightsUnavailable
 
 
@@ -56,7 +55,4 @@ def warm_caches(configs: Iterable[TrialConfig]) -> None:
     """Decode each in-memory dataset once on the driver, so concurrent trials find the cache
     instead of all decoding the same files at once."""
     for data in _distinct(configs, lambda c: c.data):
-        if isinstance(data, TorchvisionData):
-            from trainers.data import vision  # torch: only a sweep with such data pays its import
-
-            vision.decoded(data)
+        data.warm_cache()  # torch: only a sweep whose data has a cache pays its import

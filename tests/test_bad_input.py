@@ -9,7 +9,7 @@ import pytest
 from conftest import BIN, tiny_sweep
 
 from orchestrator.cli import main
-from trainers.dataset_configs import DATASETS
+from trainers.data import DATASETS
 from trainers.losses import LOSSES
 
 BAD = {

@@ -13,8 +13,7 @@ from orchestrator.cli import main
 from trainers.heads import CLASSIFIERS
 from trainers.layers import LayerUnavailable, evenly_spaced, pool
 from trainers.metrics import METRICS
-from trainers.model_configs import MODELS
-from trainers.models import build_model
+from trainers.models import MODELS, build_model
 
 CASES = {  # model config, input shape, expected stages
     "mlp": ({"name": "mlp", "depth": 3, "width": 16}, (64,), ["hidden1", "hidden2", "hidden3"]),

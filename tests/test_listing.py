@@ -7,10 +7,10 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.listing import FAMILIES, summary
-from trainers.dataset_configs import DATASETS
+from trainers.data import DATASETS
 from trainers.heads import CLASSIFIERS
 from trainers.losses import LOSSES
-from trainers.model_configs import MODELS
+from trainers.models import MODELS
 
 REGISTRIES = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS}
 

@@ -8,8 +8,7 @@ from torch import nn
 
 from trainers import FINISHED, TrialConfig, run_trial
 from trainers.heads import CLASSIFIERS
-from trainers.model_configs import MODELS
-from trainers.models import WeightsUnavailable, build_model
+from trainers.models import MODELS, WeightsUnavailable, build_model
 
 FEATURES = {"resnet18": 512, "resnet34": 512, "resnet50": 2048, "densenet121": 1024, "resnet32": 64}
 

@@ -12,8 +12,7 @@ from datafiles import write_cifar10
 from trainers import FINISHED, TrialConfig, run_trial
 from trainers.heads import CLASSIFIERS
 from trainers.metrics import METRICS
-from trainers.model_configs import MODELS
-from trainers.models import WeightsUnavailable, build_model
+from trainers.models import MODELS, WeightsUnavailable, build_model
 
 VIT = {"name": "timm:vit_tiny_patch16_224", "kwargs": {"img_size": 32, "patch_size": 4, "depth": 2}}
 

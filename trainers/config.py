@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from trainers.dataset_configs import DATASETS, DataConfig
+from trainers.data import DATASETS, DataConfig
 from trainers.heads import CLASSIFIERS, HeadConfig
 from trainers.losses import LOSSES, LossConfig
-from trainers.model_configs import MODELS, ModelConfig
+from trainers.models import MODELS, ModelConfig
 from trainers.strict import StrictModel
 
 OptimizerName = Literal["sgd", "adamw"]

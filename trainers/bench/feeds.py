@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from trainers.data.base import CIFAR_NORM
+from trainers.data.tensors import CIFAR_NORM
 from trainers.loop import prepared_batches, train_step
 from trainers.losses import soft_targets
 from trainers.setup import Trainee
@@ -45,7 +45,7 @@ def official_loader(root: Path, batch_size: int, workers: int, pin_memory: bool)
     """The official code's training loader over the CIFAR-10 files under root."""
     from torchvision import transforms
 
-    from trainers.data.vision import Cifar10  # torchvision's class; existence instead of md5
+    from trainers.data.vision import lenient  # torchvision's class; existence instead of md5
 
     augment = transforms.Compose([
         transforms.RandomCrop(32, padding=4),
@@ -53,7 +53,7 @@ def official_loader(root: Path, batch_size: int, workers: int, pin_memory: bool)
         transforms.ToTensor(),
         transforms.Normalize(CIFAR_NORM.mean, CIFAR_NORM.std),
     ])  # fmt: skip
-    dataset = Cifar10(str(root), train=True, transform=augment)
+    dataset = lenient("cifar10")(str(root), train=True, transform=augment)
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=True, num_workers=workers, pin_memory=pin_memory,
         drop_last=True, persistent_workers=workers > 0,

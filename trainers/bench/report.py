@@ -29,7 +29,6 @@ from trainers.bench.feeds import ncsweep_steps, official_steps
 from trainers.bench.pack import packed_images_per_s
 from trainers.bench.timing import device_name, synchronize, timed
 from trainers.config import TrialConfig
-from trainers.data.vision import data_root
 from trainers.evaluate import evaluate, feature_chunks
 from trainers.setup import prepare
 
@@ -156,7 +155,7 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
             rows.append(Row("official loader", note="skipped: the official recipe reads CIFAR-10 (data.name: cifar10)"))
         else:
             say(f"measuring the official loader ({cpus} workers) ...")
-            official = images_per_s(default.apply(config), data, lambda t: official_steps(t, data_root(config.data), cpus), warmup + 1, steps, min_seconds)
+            official = images_per_s(default.apply(config), data, lambda t: official_steps(t, config.data.data_root(), cpus), warmup + 1, steps, min_seconds)
             rows.append(Row(f"official loader ({cpus} workers), {default.label}", official, None, ""))
             rows.append(Row("ratio ncsweep / official", None, base / official, f"{default.label}, batch {config.train.batch_size}"))
     say("measuring the metrics pass ...")

@@ -1,25 +1,36 @@
-"""Dataset loaders. The registry of names is trainers/dataset_configs.py: each variant's `load()`
-gives an object with the interface of `TensorData` (in memory) or `ImageFolderData` (streamed):
-`train_batches`, `eval_batches`, `normalize`, `input_shape`, `num_classes`, `class_counts()`,
-`to(device)`.
+"""Datasets by name: every module in this package but the helpers defines one (or a small family),
+as losses do.
 
-`ensure_available` is the pre-flight check the CLI runs before any trial starts: it raises
-`DataUnavailable` (naming the path and how to get the files), downloading first when
-`data.download` allows.
+Adding a dataset is one new file here (see the README, "Add your own dataset"): importing this
+package imports every module in it but HELPERS, and each `DataVariant` subclass registers itself in
+`DATASETS`, which the trial config's `data` field, `ncsweep list` and the docs read. Each variant's
+`load()` gives an object with the interface of `TensorData` (in memory) or `ImageFolderData`
+(streamed): `train_batches`, `eval_batches`, `normalize`, `input_shape`, `num_classes`,
+`class_counts()`, `to(device)`. Nothing here imports torch: the helpers that do load on use.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import TYPE_CHECKING, Union
 
-from trainers.data.base import DataUnavailable, TensorData
-from trainers.dataset_configs import DataVariant
+from trainers.data.base import DATASETS, DataUnavailable, DataVariant, FileData
 
 if TYPE_CHECKING:
     from trainers.data.imagenet import ImageFolderData
+    from trainers.data.tensors import TensorData
 
-# The streamed loader (torchvision, a second of import) is imported by the one variant that uses it.
-Dataset = Union[TensorData, "ImageFolderData"]
+# Modules that are not datasets: the registry, the in-memory data, batched augmentation, the
+# decode cache and mixup (these import torch).
+HELPERS = ("base", "tensors", "augment", "cache", "mixup")
+_FIRST = ("digits", "synthetic", "vision", "cifar100_lt", "imagenet")  # the order `ncsweep list` shows
+for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
+    if _module not in HELPERS and not _module.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module}")
+
+DataConfig = DATASETS.field()  # the trial config's `data` type: every dataset registered above
+Dataset = Union["TensorData", "ImageFolderData"]
 
 
 def ensure_available(cfg: DataVariant) -> None:
@@ -32,6 +43,10 @@ def load_dataset(cfg: DataVariant) -> Dataset:
 
 
 def __getattr__(name: str):
+    if name == "TensorData":
+        from trainers.data.tensors import TensorData
+
+        return TensorData
     if name == "ImageFolderData":
         from trainers.data.imagenet import ImageFolderData
 
@@ -39,4 +54,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'trainers.data' has no attribute {name!r}")
 
 
-__all__ = ["DataUnavailable", "Dataset", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]
+__all__ = ["DATASETS", "DataConfig", "DataUnavailable", "DataVariant", "Dataset", "FileData", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]

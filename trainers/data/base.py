@@ -1,109 +1,50 @@
-"""What the training loop needs from a dataset, and the in-memory implementation most use.
+"""What every dataset is: a typed config variant (`data.name`) that loads its data.
 
-Datasets that fit in memory (everything but ImageNet) live as tensors on the training device:
-a batch is an index slice and augmentation is batched tensor ops, so the GPU never waits on
-per-sample Python (the official code's PIL transforms are its bottleneck). Images stay uint8 until
-the batch is drawn (4x less memory than float32), then are normalized on the device.
+A dataset module subclasses `DataVariant` (or `FileData` for data on disk), declares
+`name: Literal[...]` and its own keys, and implements `load()`: an object with the interface of
+`TensorData` (trainers/data/tensors.py, in memory) or `ImageFolderData` (streamed). A trial's
+MLflow params and Parquet columns then hold only what applies to its data (a digits trial has no
+`data.imbalance_factor`). Defining the class registers it, as for losses. torch is imported inside
+the methods: reading a sweep file must not pay torch's import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+import os
+from pathlib import Path
+from typing import ClassVar
 
-import torch
+from trainers.errors import DataUnavailable  # noqa: F401 - what `ensure_available` raises
+from trainers.registry import Registry, Variant
 
-from trainers.data.augment import random_crop_flip
-from trainers.errors import DataUnavailable  # noqa: F401 - raised by the loaders, imported from here
-
-Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """uint8 images -> (x / 255 - mean) / std per channel; grayscale repeated to `channels`."""
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    channels: int = 3
-    # (mean, std) as tensors per device, made once: a fresh host-to-device copy every batch
-    # would be a synchronization in the hot loop.
-    _on: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float().div_(255.0)
-        if x.shape[1] != self.channels:
-            x = x.expand(-1, self.channels, -1, -1)
-        if x.device not in self._on:
-            self._on[x.device] = tuple(torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std))
-        mean, std = self._on[x.device]
-        return (x - mean) / std
+DATASETS = Registry("dataset", default="digits")
 
 
-# PAPER.md section 6: MNIST is resized to 32 and repeated to 3 channels; CIFAR's usual statistics.
-MNIST_NORM = Normalization((0.1307,) * 3, (0.3081,) * 3)
-CIFAR_NORM = Normalization((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
-IMAGENET_NORM = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+class DataVariant(Variant):
+    registry: ClassVar[Registry] = DATASETS
+    # Fixes the train/test split or the subset drawn (and the metrics' subset with
+    # metrics.max_samples), independent of the trial seed: every trial of a sweep sees the same data.
+    split_seed: int = 0
+    images: ClassVar[bool] = True  # False: feature vectors (only the mlp takes them)
+
+    def load(self):
+        """The data: a TensorData (in memory) or an object with its interface."""
+        raise NotImplementedError
+
+    def ensure_available(self) -> None:
+        """Raise DataUnavailable when files are missing (fetching first when allowed): the CLI's
+        pre-flight check, before any trial starts."""
+
+    def warm_cache(self) -> None:
+        """Decode once on the driver, so the concurrent trials of a sweep find a cache instead of
+        all decoding the same files at once (no-op for data without one)."""
 
 
-def subset_indices(n: int, max_samples: int | None, seed: int) -> torch.Tensor | None:
-    """A fixed random subset of at most max_samples of n indices (sorted), or None for all."""
-    if max_samples is None or max_samples >= n:
-        return None
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_samples].sort().values
+class FileData(DataVariant):
+    """Data read from files: `root` defaults to $NCSWEEP_DATA, else ~/.cache/ncsweep/data."""
 
+    root: str | None = None
 
-@dataclass(frozen=True)
-class TensorData:
-    """A dataset held as four tensors; `norm` set means x are uint8 images normalized per batch."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    num_classes: int
-    norm: Normalization | None = None
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        shape = tuple(self.x_train.shape[1:])
-        return (self.norm.channels, *shape[1:]) if self.norm else shape
-
-    @property
-    def train_size(self) -> int:
-        return self.x_train.shape[0]
-
-    def class_counts(self) -> torch.Tensor:
-        """n_k, the training split's samples per class (K,), on the CPU: what the long-tail losses read."""
-        return torch.bincount(self.y_train.cpu(), minlength=self.num_classes)
-
-    def split(self, name: str) -> Batch:
-        return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
-
-    def to(self, device: torch.device | str) -> TensorData:
-        moved = (t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test))
-        return replace(self, **dict(zip(("x_train", "y_train", "x_test", "y_test"), moved)))
-
-    def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x) if self.norm else x
-
-    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None) -> Iterator[Batch]:
-        """Raw (un-normalized) batches of a random permutation; with crop_padding, DA1 (random
-        crop after zero padding + horizontal flip) on the whole batch at once."""
-        order = torch.randperm(self.train_size, generator=generator).to(self.x_train.device)
-        for start in range(0, self.train_size, batch_size):
-            idx = order[start : start + batch_size]
-            x = self.x_train[idx]
-            if crop_padding is not None:
-                x = random_crop_flip(x, crop_padding)
-            yield x, self.y_train[idx]
-
-    def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator[Batch]:
-        """Normalized chunks of a split (a fixed subset with max_samples), in order."""
-        x, y = self.split(split)
-        keep = subset_indices(x.shape[0], max_samples, seed)
-        if keep is not None:
-            keep = keep.to(x.device)
-            x, y = x[keep], y[keep]
-        for start in range(0, x.shape[0], chunk):
-            yield self.normalize(x[start : start + chunk]), y[start : start + chunk]
+    def data_root(self) -> Path:
+        root = self.root or os.environ.get("NCSWEEP_DATA") or "~/.cache/ncsweep/data"
+        return Path(root).expanduser()

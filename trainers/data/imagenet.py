@@ -12,33 +12,47 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
-import torch
-from torch.utils.data import DataLoader, RandomSampler, Subset
-from torchvision import transforms
-from torchvision.datasets import ImageFolder
+from pydantic import Field
 
-from trainers.data.base import IMAGENET_NORM, Batch, DataUnavailable, subset_indices
-from trainers.data.vision import data_root
-from trainers.dataset_configs import ImageNet
+from trainers.data.base import DataUnavailable, FileData
 
 EVAL_BATCH = 256
 LAYOUT = "imagenet/train/<class>/*.JPEG and imagenet/val/<class>/*.JPEG (ImageFolder layout, val sorted into class folders)"
 
 
-def folders(cfg: ImageNet) -> tuple[Path, Path]:
-    base = data_root(cfg) / "imagenet"
-    return base / "train", base / "val"
+class ImageNet(FileData):
+    """An ImageFolder tree (train/ and val/), streamed from disk by loader processes."""
+
+    name: Literal["imagenet"] = "imagenet"
+    image_size: int = Field(224, ge=8)  # train crop and eval centre crop
+    workers: int = Field(8, ge=0)  # JPEG-decoding loader processes
+
+    def folders(self) -> tuple[Path, Path]:
+        base = self.data_root() / "imagenet"
+        return base / "train", base / "val"
+
+    def ensure_available(self) -> None:
+        for folder in self.folders():
+            if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
+                how = "torchvision cannot download ImageNet; get it from https://image-net.org and put"
+                raise DataUnavailable(f"{folder} not found or has no class folders. {how} {LAYOUT} under {self.data_root()} (data.root, else $NCSWEEP_DATA)")
+
+    def load(self) -> ImageFolderData:
+        from torchvision.datasets import ImageFolder
+
+        self.ensure_available()
+        train_dir, val_dir = self.folders()
+        train, val = ImageFolder(str(train_dir)), ImageFolder(str(val_dir))
+        if train.classes != val.classes:
+            raise DataUnavailable(f"{val_dir}: its class folders differ from {train_dir}'s ({len(val.classes)} vs {len(train.classes)}); both need the same classes")
+        return ImageFolderData(train, val, self.image_size, self.workers)
 
 
-def ensure_files(cfg: ImageNet) -> None:
-    for folder in folders(cfg):
-        if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
-            how = "torchvision cannot download ImageNet; get it from https://image-net.org and put"
-            raise DataUnavailable(f"{folder} not found or has no class folders. {how} {LAYOUT} under {data_root(cfg)} (data.root, else $NCSWEEP_DATA)")
+def _to_uint8(size: int, train: bool):
+    from torchvision import transforms
 
-
-def _to_uint8(size: int, train: bool) -> transforms.Compose:
     if train:
         crop = [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip()]
     else:  # the usual 256 -> 224 centre crop, scaled to any image_size
@@ -46,14 +60,21 @@ def _to_uint8(size: int, train: bool) -> transforms.Compose:
     return transforms.Compose([*crop, transforms.PILToTensor()])
 
 
+def _cpu():
+    import torch
+
+    return torch.device("cpu")
+
+
 @dataclass
 class ImageFolderData:
-    train_set: ImageFolder
-    test_set: ImageFolder
+    """The streamed dataset, with TensorData's interface (trainers/data/tensors.py)."""
+
+    train_set: Any  # torchvision ImageFolder
+    test_set: Any
     image_size: int
     workers: int
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    norm = IMAGENET_NORM
+    device: Any = field(default_factory=_cpu)
 
     @property
     def num_classes(self) -> int:
@@ -67,19 +88,27 @@ class ImageFolderData:
     def train_size(self) -> int:
         return len(self.train_set)
 
-    def class_counts(self) -> torch.Tensor:
+    def class_counts(self):
         """n_k, the training folder's images per class (K,), from the file list (no image is read)."""
+        import torch
+
         return torch.bincount(torch.tensor(self.train_set.targets, dtype=torch.long), minlength=self.num_classes)
 
-    def to(self, device: torch.device | str) -> ImageFolderData:
+    def to(self, device) -> ImageFolderData:
+        import torch
+
         moved = copy.copy(self)
         moved.device = torch.device(device)
         return moved
 
-    def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x)
+    def normalize(self, x):
+        from trainers.data.tensors import IMAGENET_NORM
 
-    def _batches(self, dataset, batch_size: int, sampler=None) -> Iterator[Batch]:
+        return IMAGENET_NORM(x)
+
+    def _batches(self, dataset, batch_size: int, sampler=None) -> Iterator:
+        from torch.utils.data import DataLoader
+
         loader = DataLoader(
             dataset, batch_size=batch_size, sampler=sampler, num_workers=self.workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
@@ -87,13 +116,19 @@ class ImageFolderData:
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
-    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None) -> Iterator[Batch]:
+    def train_batches(self, batch_size: int, generator, crop_padding: int | None = None) -> Iterator:
         """Shuffled uint8 batches; DA1 (any crop_padding) = RandomResizedCrop + flip per sample."""
+        from torch.utils.data import RandomSampler
+
         dataset = copy.copy(self.train_set)
         dataset.transform = _to_uint8(self.image_size, train=crop_padding is not None)
         yield from self._batches(dataset, batch_size, RandomSampler(dataset, generator=generator))
 
-    def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator[Batch]:
+    def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator:
+        from torch.utils.data import Subset
+
+        from trainers.data.tensors import subset_indices
+
         dataset = copy.copy(self.train_set if split == "train" else self.test_set)
         dataset.transform = _to_uint8(self.image_size, train=False)
         keep = subset_indices(len(dataset), max_samples, seed)
@@ -101,12 +136,3 @@ class ImageFolderData:
             dataset = Subset(dataset, keep.tolist())
         for x, y in self._batches(dataset, min(chunk, EVAL_BATCH)):
             yield self.normalize(x), y
-
-
-def imagenet(cfg: ImageNet) -> ImageFolderData:
-    ensure_files(cfg)
-    train_dir, val_dir = folders(cfg)
-    train, val = ImageFolder(str(train_dir)), ImageFolder(str(val_dir))
-    if train.classes != val.classes:
-        raise DataUnavailable(f"{val_dir}: its class folders differ from {train_dir}'s ({len(val.classes)} vs {len(train.classes)}); both need the same classes")
-    return ImageFolderData(train, val, cfg.image_size, cfg.workers)

@@ -1,4 +1,4 @@
-"""MNIST, CIFAR-10, CIFAR-100 and CIFAR-100-LT through torchvision's dataset classes.
+"""MNIST, CIFAR-10 and CIFAR-100 through torchvision's dataset classes.
 
 Each is decoded once into uint8 tensors (cached on disk, see cache.py) and then lives in memory as
 a `TensorData`. torchvision's CIFAR classes refuse any file whose md5 differs from the official
@@ -9,28 +9,104 @@ format load through the real code.
 
 from __future__ import annotations
 
-import os
+import functools
 import pickle
 import shutil
 from pathlib import Path
+from typing import Literal
 
-import torch
-import torch.nn.functional as F
-from torchvision.datasets import CIFAR10, CIFAR100, MNIST
-from torchvision.datasets.utils import check_integrity
-
-from trainers.data.base import CIFAR_NORM, MNIST_NORM, DataUnavailable, TensorData
-from trainers.data.cache import cached
-from trainers.dataset_configs import Cifar100LongTail, TorchvisionData
+from trainers.data.base import DataUnavailable, FileData
 
 OFFICIAL_SIZE = {True: 50_000, False: 10_000}  # CIFAR train / test images
 MNIST_SIDE = 32  # PAPER.md: MNIST resized to 32 so the CIFAR backbones apply unchanged
+HOW = {
+    "mnist": "MNIST/raw/ with the four uncompressed IDX files (train-images-idx3-ubyte, ...)",
+    "cifar10": "cifar-10-batches-py/ (the python version from https://www.cs.toronto.edu/~kriz/cifar.html)",
+    "cifar100": "cifar-100-python/ (the python version from https://www.cs.toronto.edu/~kriz/cifar.html)",
+}
+NUM_CLASSES = {"mnist": 10, "cifar10": 10, "cifar100": 100}
 
 
-def data_root(cfg: TorchvisionData) -> Path:
+class TorchvisionData(FileData):
+    """MNIST and CIFAR in torchvision's on-disk formats; `download` lets torchvision fetch them."""
+
+    name: Literal["mnist", "cifar10", "cifar100"] = "cifar10"
+    download: bool = False
+
+    @property
+    def source(self) -> str:
+        """The torchvision dataset whose files this reads."""
+        return self.name
+
+    @property
+    def how(self) -> str:
+        return HOW[self.source]
+
+    def load(self):
+        from trainers.data.tensors import CIFAR_NORM, MNIST_NORM, TensorData
+
+        t = decoded(self)
+        norm = MNIST_NORM if self.source == "mnist" else CIFAR_NORM
+        return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], NUM_CLASSES[self.source], norm)
+
+    def ensure_available(self) -> None:
+        ensure_files(self)
+
+    def warm_cache(self) -> None:
+        decoded(self)
+
+
+def data_root(cfg: FileData) -> Path:
     """data.root, else $NCSWEEP_DATA, else ~/.cache/ncsweep/data."""
-    root = cfg.root or os.environ.get("NCSWEEP_DATA") or "~/.cache/ncsweep/data"
-    return Path(root).expanduser()
+    return cfg.data_root()
+
+
+@functools.cache
+def lenient(source: str) -> type:
+    """torchvision's CIFAR-10 or CIFAR-100 class, checking the files' existence instead of their
+    md5 at load time (made on first use: torchvision is imported then)."""
+    from torchvision.datasets import CIFAR10, CIFAR100
+    from torchvision.datasets.utils import check_integrity
+
+    class Lenient({"cifar10": CIFAR10, "cifar100": CIFAR100}[source]):
+        def _check_integrity(self) -> bool:
+            return all(path.is_file() for path in cifar_files(type(self), self.root))
+
+        def _load_meta(self) -> None:
+            path = Path(self.root, self.base_folder, self.meta["filename"])
+            if not path.is_file():
+                raise RuntimeError(f"{path} not found")
+            with open(path, "rb") as f:
+                self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
+            self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+
+        def verify_if_official(self) -> None:
+            """md5 of every file of this split (and the meta file) when the split is full size."""
+            if len(self.data) != OFFICIAL_SIZE[self.train]:
+                return
+            files = (self.train_list if self.train else self.test_list) + [(self.meta["filename"], self.meta["md5"])]
+            for name, md5 in files:
+                path = Path(self.root, self.base_folder, name)
+                if not check_integrity(str(path), md5):
+                    raise DataUnavailable(f"{path}: md5 differs from the official CIFAR archive (corrupted?); delete {path.parent} and download again")
+
+    Lenient.__module__, Lenient.__name__ = __name__, f"Lenient{source.upper()}"
+    Lenient.__qualname__ = Lenient.__name__  # what pickle looks up: see __getattr__ below
+    return Lenient
+
+
+def __getattr__(name: str):
+    """LenientCIFAR10 / LenientCIFAR100 by name, so a pickled dataset (a DataLoader worker's) finds its class."""
+    for source in ("cifar10", "cifar100"):
+        if name == f"Lenient{source.upper()}":
+            return lenient(source)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def source_class(source: str) -> type:
+    from torchvision.datasets import MNIST
+
+    return MNIST if source == "mnist" else lenient(source)
 
 
 def cifar_files(source: type, root: str | Path) -> list[Path]:
@@ -39,53 +115,13 @@ def cifar_files(source: type, root: str | Path) -> list[Path]:
     return [Path(root, source.base_folder, name) for name in names]
 
 
-class _LenientCifar:
-    """Mixin for torchvision's CIFAR classes: existence instead of md5 at load time."""
-
-    def _check_integrity(self) -> bool:
-        return all(path.is_file() for path in cifar_files(type(self), self.root))
-
-    def _load_meta(self) -> None:
-        path = Path(self.root, self.base_folder, self.meta["filename"])
-        if not path.is_file():
-            raise RuntimeError(f"{path} not found")
-        with open(path, "rb") as f:
-            self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
-        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
-
-    def verify_if_official(self) -> None:
-        """md5 of every file of this split (and the meta file) when the split is full size."""
-        if len(self.data) != OFFICIAL_SIZE[self.train]:
-            return
-        files = (self.train_list if self.train else self.test_list) + [(self.meta["filename"], self.meta["md5"])]
-        for name, md5 in files:
-            path = Path(self.root, self.base_folder, name)
-            if not check_integrity(str(path), md5):
-                raise DataUnavailable(f"{path}: md5 differs from the official CIFAR archive (corrupted?); delete {path.parent} and download again")
-
-
-class Cifar10(_LenientCifar, CIFAR10):
-    pass
-
-
-class Cifar100(_LenientCifar, CIFAR100):
-    pass
-
-
-SOURCES = {"mnist": MNIST, "cifar10": Cifar10, "cifar100": Cifar100, "cifar100_lt": Cifar100}
-HOW = {
-    "mnist": "MNIST/raw/ with the four uncompressed IDX files (train-images-idx3-ubyte, ...)",
-    "cifar10": "cifar-10-batches-py/ (the python version from https://www.cs.toronto.edu/~kriz/cifar.html)",
-    "cifar100": "cifar-100-python/ (the python version from https://www.cs.toronto.edu/~kriz/cifar.html)",
-}
-HOW["cifar100_lt"] = HOW["cifar100"] + "; the long tail is cut from it"
-
-
 def source_files(cfg: TorchvisionData) -> list[Path]:
-    root, source = data_root(cfg), SOURCES[cfg.name]
-    if source is MNIST:
+    root = cfg.data_root()
+    if cfg.source == "mnist":
+        from torchvision.datasets import MNIST
+
         return [root / "MNIST" / "raw" / Path(name).stem for name, _ in MNIST.resources]
-    return cifar_files(source, root)
+    return cifar_files(lenient(cfg.source), root)
 
 
 def ensure_files(cfg: TorchvisionData) -> None:
@@ -93,11 +129,11 @@ def ensure_files(cfg: TorchvisionData) -> None:
     missing = [p for p in source_files(cfg) if not p.is_file()]
     if not missing:
         return
-    root = data_root(cfg)
+    root = cfg.data_root()
     if not cfg.download:
         raise DataUnavailable(
             f"{missing[0]} not found ({len(missing)} of the {cfg.name} files missing under {root}). "
-            f"Set data.download: true to fetch it with torchvision, or put {HOW[cfg.name]} in {root} "
+            f"Set data.download: true to fetch it with torchvision, or put {cfg.how} in {root} "
             f"(data.root, else $NCSWEEP_DATA, else ~/.cache/ncsweep/data)"
         )
     existed, created = root.exists(), root  # created: the outermost folder a download adds
@@ -105,17 +141,20 @@ def ensure_files(cfg: TorchvisionData) -> None:
         created = created.parent
     try:
         for train in (True, False):
-            SOURCES[cfg.name](str(root), train=train, download=True)
+            source_class(cfg.source)(str(root), train=train, download=True)
     except Exception as exc:  # torchvision raises URLError, HTTPError, RuntimeError...
         if not existed:  # leave no half-downloaded tree behind
             shutil.rmtree(created, ignore_errors=True)
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise DataUnavailable(f"downloading {cfg.name} into {root} failed ({reason}); fetch it on a machine with internet and copy {HOW[cfg.name]} there") from None
+        raise DataUnavailable(f"downloading {cfg.name} into {root} failed ({reason}); fetch it on a machine with internet and copy {cfg.how} there") from None
 
 
-def _decode(cfg: TorchvisionData, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    source = SOURCES[cfg.name](str(data_root(cfg)), train=train)
-    if isinstance(source, MNIST):
+def _decode(cfg: TorchvisionData, train: bool):
+    import torch
+    import torch.nn.functional as F
+
+    source = source_class(cfg.source)(str(cfg.data_root()), train=train)
+    if cfg.source == "mnist":
         x = source.data[:, None].float()  # N,1,28,28; bilinear with antialias as PIL's Resize
         x = F.interpolate(x, size=MNIST_SIDE, mode="bilinear", antialias=True, align_corners=False)
         return x.round().clamp(0, 255).to(torch.uint8), source.targets.long()
@@ -124,50 +163,15 @@ def _decode(cfg: TorchvisionData, train: bool) -> tuple[torch.Tensor, torch.Tens
     return x, torch.tensor(source.targets, dtype=torch.long)
 
 
-def decoded(cfg: TorchvisionData) -> dict[str, torch.Tensor]:
-    ensure_files(cfg)
-    key = "cifar100" if cfg.name == "cifar100_lt" else cfg.name
+def decoded(cfg: TorchvisionData) -> dict:
+    """{x_train, y_train, x_test, y_test} as uint8 images and long labels, from the disk cache when
+    the source files are unchanged."""
+    from trainers.data.cache import cached
 
-    def build() -> dict[str, torch.Tensor]:
+    ensure_files(cfg)
+
+    def build() -> dict:
         (x_train, y_train), (x_test, y_test) = _decode(cfg, True), _decode(cfg, False)
         return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
-    return cached(data_root(cfg), key, source_files(cfg), build)
-
-
-def long_tail_indices(labels: torch.Tensor, num_classes: int, imbalance_factor: float, seed: int) -> torch.Tensor:
-    """Indices of an exponentially imbalanced subset: class k keeps
-    n_k = floor(n_max * IF^(-k / (K - 1))) samples (Cao et al. 2019, the CIFAR-LT profile), drawn at
-    random with a fixed seed; n_max is the smallest class count of the source (500 for CIFAR-100).
-    """
-    gen = torch.Generator().manual_seed(seed)
-    counts = torch.bincount(labels, minlength=num_classes)
-    n_max = int(counts.min())
-    keep = []
-    for k in range(num_classes):
-        n_k = int(n_max * imbalance_factor ** (-k / (num_classes - 1)))
-        members = (labels == k).nonzero().squeeze(1)
-        keep.append(members[torch.randperm(len(members), generator=gen)[:n_k]])
-    return torch.cat(keep).sort().values
-
-
-def mnist(cfg: TorchvisionData) -> TensorData:
-    t = decoded(cfg)
-    return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 10, MNIST_NORM)
-
-
-def cifar10(cfg: TorchvisionData) -> TensorData:
-    t = decoded(cfg)
-    return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 10, CIFAR_NORM)
-
-
-def cifar100(cfg: TorchvisionData) -> TensorData:
-    t = decoded(cfg)
-    return TensorData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], 100, CIFAR_NORM)
-
-
-def cifar100_lt(cfg: Cifar100LongTail) -> TensorData:
-    """CIFAR-100 with a long-tailed training set (data.imbalance_factor) and the balanced test set."""
-    t = decoded(cfg)
-    keep = long_tail_indices(t["y_train"], 100, cfg.imbalance_factor, cfg.split_seed)
-    return TensorData(t["x_train"][keep], t["y_train"][keep], t["x_test"], t["y_test"], 100, CIFAR_NORM)
+    return cached(cfg.data_root(), cfg.source, source_files(cfg), build)

@@ -1,33 +1,34 @@
-"""Backbones: the registry of names is trainers/model_configs.py (as in timm). Each maps an input batch to features h (after the
-last activation and pooling) and ends in the configured classifier head (trainers/heads: the
-paper's linear head by default); `Classifier.forward` returns (features, scores) so the loop can
-regularize features and the metrics can read them without a second pass."""
+"""Backbones by name: every module in this package defines one (or a small family), as losses do.
+
+Adding a model is one new file here (see the README, "Add your own model"): importing this package
+imports every module in it but the helpers below, and each `ModelVariant` subclass registers itself
+in `MODELS`, which the trial config's `model` field, `ncsweep list` and the docs read. Nothing here
+imports torch; `Classifier` and `build_model` (trainers/models/classifier.py) load it on first use.
+"""
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+import importlib
+import pkgutil
 
-from trainers.heads import Head
-from trainers.model_configs import ModelVariant
-from trainers.models.weights import WeightsUnavailable
+from trainers.errors import WeightsUnavailable
+from trainers.models.base import MODELS, ModelVariant
 
+HELPERS = ("base", "classifier")  # modules that are not plug-ins (classifier imports torch)
+_FIRST = ("mlp", "cnn")  # the order `ncsweep list` shows: the laptop models first
+for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
+    if _module not in HELPERS and not _module.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module}")
 
-class Classifier(nn.Module):
-    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, head: Head):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head.build(feature_dim, num_classes)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.backbone(x)
-        return features, self.head(features)
+ModelConfig = MODELS.field()  # the trial config's `model` type: every model registered above
 
 
-def build_model(cfg: ModelVariant, head: Head, input_shape: tuple[int, ...], num_classes: int) -> Classifier:
-    """The backbone named by the config variant (trainers/model_configs.py), then the head."""
-    backbone, feature_dim = cfg.build(input_shape)
-    return Classifier(backbone, feature_dim, num_classes, head)
+def __getattr__(name: str):
+    if name in ("Classifier", "build_model"):
+        from trainers.models import classifier
+
+        return getattr(classifier, name)
+    raise AttributeError(f"module 'trainers.models' has no attribute {name!r}")
 
 
-__all__ = ["Classifier", "WeightsUnavailable", "build_model"]
+__all__ = ["MODELS", "Classifier", "ModelConfig", "ModelVariant", "WeightsUnavailable", "build_model"]

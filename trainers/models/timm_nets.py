@@ -10,19 +10,91 @@ error naming both paths, never a download: the file found is handed to timm as a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
-import timm
-import torch
-from torch import nn
+from pydantic import Field, field_validator
 
-from trainers.model_configs import Timm
-from trainers.models.weights import WeightsUnavailable
+from trainers.errors import WeightsUnavailable
+from trainers.models.base import ModelVariant, needs_image
 
 HF_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm looks for in a hub repo
 
 
+class Timm(ModelVariant):
+    """Any timm model: `timm.create_model(<name>, num_classes=0, **kwargs)`; the feature is timm's
+    pooled pre-logits output, the head stays ncsweep's classifier (with the paper's bias)."""
+
+    prefix: ClassVar[str] = "timm:"
+    name: str = Field(pattern=r"^timm:\S+$")
+    kwargs: dict[str, Any] = {}  # e.g. {img_size: 32, patch_size: 4} for a ViT on CIFAR
+    pretrained: bool = False  # weights from the local Hugging Face / torch hub cache only
+
+    @field_validator("kwargs")
+    @classmethod
+    def _not_ours(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted({"model_name", "pretrained", "num_classes"} & set(kwargs))
+        if taken:
+            raise ValueError(f"{', '.join(taken)}: set by ncsweep (model.name, model.pretrained; the head is ncsweep's)")
+        return kwargs
+
+    @property
+    def timm_name(self) -> str:
+        return self.name.removeprefix(self.prefix)
+
+    def build(self, input_shape):
+        import timm
+        import torch
+
+        needs_image(self.name, input_shape)
+        self.ensure_available()
+        kwargs = {"in_chans": input_shape[0], **self.kwargs}
+        if self.pretrained:  # the cached file itself: timm then has no reason to reach the network
+            kwargs["pretrained_cfg_overlay"] = {"file": str(cached_weights(self))}
+        net = timm.create_model(self.timm_name, pretrained=self.pretrained, num_classes=0, **kwargs)
+        # The feature size from one forward pass, not from attributes that differ between families.
+        with torch.no_grad():
+            was_training = net.training
+            net.eval()
+            feature_dim = net(torch.zeros(1, *input_shape)).shape[-1]
+            net.train(was_training)
+        return net, int(feature_dim)
+
+    def ensure_available(self) -> None:
+        """Raise WeightsUnavailable for an unknown timm model or uncached pretrained weights."""
+        import timm
+        import torch
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        if not timm.is_model(self.timm_name.split(".")[0]):
+            raise WeightsUnavailable(f"timm has no model {self.timm_name!r} (timm {timm.__version__}; see timm.list_models())")
+        if not self.pretrained:
+            return
+        if timm.models.get_pretrained_cfg(self.timm_name) is None:
+            raise WeightsUnavailable(f"timm has no pretrained weights for {self.timm_name!r}")
+        if cached_weights(self) is None:
+            raise WeightsUnavailable(
+                f"pretrained {self.timm_name} weights are not in the local cache (Hugging Face hub cache {HF_HUB_CACHE}, "
+                f"torch hub cache {Path(torch.hub.get_dir()) / 'checkpoints'}). On a machine with internet run "
+                f"`python -c \"import timm; timm.create_model('{self.timm_name}', pretrained=True)\"` and copy the cache "
+                f"folder here ($HF_HUB_CACHE / $TORCH_HOME set the locations)"
+            )
+
+    def stages(self, backbone) -> list[str]:
+        """timm's own stages (feature_info): all of a CNN's, four evenly spaced blocks of a ViT's."""
+        from trainers.layers import evenly_spaced, timm_modules
+
+        return evenly_spaced(timm_modules(backbone))
+
+    def layer_tap(self, backbone, layers):
+        from trainers.layers import STAGES, TimmTap
+
+        return TimmTap(backbone, self.stages(backbone) if layers == STAGES else layers)
+
+
 def cached_weights(cfg: Timm) -> Path | None:
     """The local file timm would load for cfg's pretrained weights, or None."""
+    import timm
+    import torch
     from huggingface_hub import try_to_load_from_cache
 
     pretrained = timm.models.get_pretrained_cfg(cfg.timm_name)
@@ -39,39 +111,3 @@ def cached_weights(cfg: Timm) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-def ensure_available(cfg: Timm) -> None:
-    """Raise WeightsUnavailable for an unknown timm model or uncached pretrained weights."""
-    from huggingface_hub.constants import HF_HUB_CACHE
-
-    if not timm.is_model(cfg.timm_name.split(".")[0]):
-        raise WeightsUnavailable(f"timm has no model {cfg.timm_name!r} (timm {timm.__version__}; see timm.list_models())")
-    if not cfg.pretrained:
-        return
-    if timm.models.get_pretrained_cfg(cfg.timm_name) is None:
-        raise WeightsUnavailable(f"timm has no pretrained weights for {cfg.timm_name!r}")
-    if cached_weights(cfg) is None:
-        raise WeightsUnavailable(
-            f"pretrained {cfg.timm_name} weights are not in the local cache (Hugging Face hub cache {HF_HUB_CACHE}, "
-            f"torch hub cache {Path(torch.hub.get_dir()) / 'checkpoints'}). On a machine with internet run "
-            f"`python -c \"import timm; timm.create_model('{cfg.timm_name}', pretrained=True)\"` and copy the cache "
-            f"folder here ($HF_HUB_CACHE / $TORCH_HOME set the locations)"
-        )
-
-
-def timm_backbone(cfg: Timm, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    if len(input_shape) != 3:
-        raise ValueError(f"{cfg.name} needs (channels, height, width) inputs, got shape {input_shape}")
-    ensure_available(cfg)
-    kwargs = {"in_chans": input_shape[0], **cfg.kwargs}
-    if cfg.pretrained:  # the cached file itself: timm then has no reason to reach the network
-        kwargs["pretrained_cfg_overlay"] = {"file": str(cached_weights(cfg))}
-    net = timm.create_model(cfg.timm_name, pretrained=cfg.pretrained, num_classes=0, **kwargs)
-    # The feature size from one forward pass, not from attributes that differ between families.
-    with torch.no_grad():
-        was_training = net.training
-        net.eval()
-        feature_dim = net(torch.zeros(1, *input_shape)).shape[-1]
-        net.train(was_training)
-    return net, int(feature_dim)

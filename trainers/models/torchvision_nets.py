@@ -9,23 +9,70 @@ of the paper): the ImageNet stem would shrink a 32x32 image to 8x8 before the fi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-import torch
-import torchvision
-from torch import nn
-
-from trainers.model_configs import Torchvision
-from trainers.models.weights import WeightsUnavailable
+from trainers.errors import WeightsUnavailable
+from trainers.models.base import ModelVariant, needs_image
 
 CIFAR_STEM_MAX_SIDE = 64  # `stem: auto` picks the CIFAR stem up to this input side
 
 
+class Torchvision(ModelVariant):
+    """torchvision's ResNets and DenseNets without their final Linear."""
+
+    name: Literal["resnet18", "resnet34", "resnet50", "resnet101", "densenet121", "densenet161"] = "resnet18"
+    # `auto` = CIFAR stem (3x3 conv, stride 1, no max-pool) up to 64 pixels, ImageNet stem above.
+    stem: Literal["auto", "cifar", "imagenet"] = "auto"
+    pretrained: bool = False  # torchvision's ImageNet weights, from the local torch hub cache
+
+    def build(self, input_shape):
+        """torchvision's network with its final Linear removed, so forward returns the pooled features."""
+        import torchvision
+        from torch import nn
+
+        needs_image(self.name, input_shape)
+        channels, side = input_shape[0], max(input_shape[1:])
+        cifar = self.stem == "cifar" or (self.stem == "auto" and side <= CIFAR_STEM_MAX_SIDE)
+        self.ensure_available()
+        # Loads from the hub cache when present (no hash check, no network): ensure_available ran first.
+        net = torchvision.models.get_model(self.name, weights="DEFAULT" if self.pretrained else None)
+        if self.name.startswith("resnet"):
+            feature_dim = net.fc.in_features
+            net.fc = nn.Identity()
+            if cifar or channels != 3:
+                net.conv1 = conv_stem(channels, net.conv1.out_channels, cifar)
+            if cifar:
+                net.maxpool = nn.Identity()
+        else:
+            feature_dim = net.classifier.in_features
+            net.classifier = nn.Identity()
+            if cifar or channels != 3:
+                net.features.conv0 = conv_stem(channels, net.features.conv0.out_channels, cifar)
+            if cifar:
+                net.features.pool0 = nn.Identity()
+        return net, feature_dim
+
+    def stages(self, backbone) -> list[str]:
+        if self.name.startswith("resnet"):
+            return ["layer1", "layer2", "layer3", "layer4"]
+        return [f"features.denseblock{i}" for i in range(1, 5)]
+
+    def ensure_available(self) -> None:
+        if self.pretrained:
+            ensure_weights(self.name)
+
+
 def weights_path(name: str) -> Path:
+    import torch
+    import torchvision
+
     weights = torchvision.models.get_model_weights(name).DEFAULT
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
 def ensure_weights(name: str) -> None:
+    import torchvision
+
     path = weights_path(name)
     if not path.is_file():
         url = torchvision.models.get_model_weights(name).DEFAULT.url
@@ -36,34 +83,9 @@ def ensure_weights(name: str) -> None:
         )
 
 
-def _conv_stem(in_channels: int, out_channels: int, cifar: bool) -> nn.Conv2d:
+def conv_stem(in_channels: int, out_channels: int, cifar: bool):
+    from torch import nn
+
     conv = nn.Conv2d(in_channels, out_channels, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3, bias=False)
     nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # torchvision's own conv init
     return conv
-
-
-def torchvision_backbone(name: str, cfg: Torchvision, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """torchvision's `name` with its final Linear removed, so forward returns the pooled features."""
-    if len(input_shape) != 3:
-        raise ValueError(f"{name} needs (channels, height, width) inputs, got shape {input_shape}")
-    channels, side = input_shape[0], max(input_shape[1:])
-    cifar = cfg.stem == "cifar" or (cfg.stem == "auto" and side <= CIFAR_STEM_MAX_SIDE)
-    if cfg.pretrained:
-        ensure_weights(name)
-    # Loads from the hub cache when present (no hash check, no network): ensure_weights ran first.
-    net = torchvision.models.get_model(name, weights="DEFAULT" if cfg.pretrained else None)
-    if name.startswith("resnet"):
-        feature_dim = net.fc.in_features
-        net.fc = nn.Identity()
-        if cifar or channels != 3:
-            net.conv1 = _conv_stem(channels, net.conv1.out_channels, cifar)
-        if cifar:
-            net.maxpool = nn.Identity()
-    else:
-        feature_dim = net.classifier.in_features
-        net.classifier = nn.Identity()
-        if cifar or channels != 3:
-            net.features.conv0 = _conv_stem(channels, net.features.conv0.out_channels, cifar)
-        if cifar:
-            net.features.pool0 = nn.Identity()
-    return net, feature_dim

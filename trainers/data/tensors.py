@@ -1,0 +1,108 @@
+"""What the training loop needs from a dataset, and the in-memory implementation most use.
+
+Datasets that fit in memory (everything but ImageNet) live as tensors on the training device:
+a batch is an index slice and augmentation is batched tensor ops, so the GPU never waits on
+per-sample Python (the official code's PIL transforms are its bottleneck). Images stay uint8 until
+the batch is drawn (4x less memory than float32), then are normalized on the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from trainers.data.augment import random_crop_flip
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """uint8 images -> (x / 255 - mean) / std per channel; grayscale repeated to `channels`."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    channels: int = 3
+    # (mean, std) as tensors per device, made once: a fresh host-to-device copy every batch
+    # would be a synchronization in the hot loop.
+    _on: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float().div_(255.0)
+        if x.shape[1] != self.channels:
+            x = x.expand(-1, self.channels, -1, -1)
+        if x.device not in self._on:
+            self._on[x.device] = tuple(torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std))
+        mean, std = self._on[x.device]
+        return (x - mean) / std
+
+
+# PAPER.md section 6: MNIST is resized to 32 and repeated to 3 channels; CIFAR's usual statistics.
+MNIST_NORM = Normalization((0.1307,) * 3, (0.3081,) * 3)
+CIFAR_NORM = Normalization((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+IMAGENET_NORM = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def subset_indices(n: int, max_samples: int | None, seed: int) -> torch.Tensor | None:
+    """A fixed random subset of at most max_samples of n indices (sorted), or None for all."""
+    if max_samples is None or max_samples >= n:
+        return None
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_samples].sort().values
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """A dataset held as four tensors; `norm` set means x are uint8 images normalized per batch."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    norm: Normalization | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        shape = tuple(self.x_train.shape[1:])
+        return (self.norm.channels, *shape[1:]) if self.norm else shape
+
+    @property
+    def train_size(self) -> int:
+        return self.x_train.shape[0]
+
+    def class_counts(self) -> torch.Tensor:
+        """n_k, the training split's samples per class (K,), on the CPU: what the long-tail losses read."""
+        return torch.bincount(self.y_train.cpu(), minlength=self.num_classes)
+
+    def split(self, name: str) -> Batch:
+        return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
+
+    def to(self, device: torch.device | str) -> TensorData:
+        moved = (t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test))
+        return replace(self, **dict(zip(("x_train", "y_train", "x_test", "y_test"), moved)))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) if self.norm else x
+
+    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None) -> Iterator[Batch]:
+        """Raw (un-normalized) batches of a random permutation; with crop_padding, DA1 (random
+        crop after zero padding + horizontal flip) on the whole batch at once."""
+        order = torch.randperm(self.train_size, generator=generator).to(self.x_train.device)
+        for start in range(0, self.train_size, batch_size):
+            idx = order[start : start + batch_size]
+            x = self.x_train[idx]
+            if crop_padding is not None:
+                x = random_crop_flip(x, crop_padding)
+            yield x, self.y_train[idx]
+
+    def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator[Batch]:
+        """Normalized chunks of a split (a fixed subset with max_samples), in order."""
+        x, y = self.split(split)
+        keep = subset_indices(x.shape[0], max_samples, seed)
+        if keep is not None:
+            keep = keep.to(x.device)
+            x, y = x[keep], y[keep]
+        for start in range(0, x.shape[0], chunk):
+            yield self.normalize(x[start : start + chunk]), y[start : start + chunk]
