@@ -35,7 +35,12 @@ SOURCES = {
     "test_nc4": "final/test/nc4",
     "test_ncc_acc": "final/test/ncc_acc",
     "train_cdnv": "final/train/cdnv",
+    # Under data.label_noise only (NaN otherwise, and then left out): the train split's accuracy
+    # on its clean labels and the share of corrupted labels fitted (memorization).
+    "train_clean_acc": "final/train/clean_acc",
+    "train_noisy_fit": "final/train/noisy_fit",
 }
+ONLY_WHEN_PRESENT = ("train_clean_acc", "train_noisy_fit")
 CURVES = [("train/nc1", True), ("test/acc", False)]  # (metric, log scale)
 MAX_ROWS = 8
 
@@ -69,7 +74,8 @@ def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
     final bias lies between the negative and positive scores."""
     done, setting = labelled(trials)
     by = [*setting, LOSS_COLUMN]
-    stats = seed_stats(done, by, SOURCES)
+    sources = {k: v for k, v in SOURCES.items() if k not in ONLY_WHEN_PRESENT or (v in done and done[v].notna().any())}
+    stats = seed_stats(done, by, sources)
     if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
         inside = done.assign(bias_in_scores=bias_inside_scores(done).astype("float64"))
         fraction = inside.groupby(by, dropna=False, sort=True)["bias_in_scores"].mean().reset_index()

@@ -29,9 +29,19 @@ CONFIG_SKIP = {"seed"}
 
 
 def varied_columns(trials: pd.DataFrame) -> list[str]:
-    """Config columns (dotted names, no '/') whose value differs between trials."""
+    """Config columns (dotted names, no '/') whose value differs between trials, less a variant's
+    own key that follows from its name (sce's loss.alpha 0.1 and nce_rce's 1.0 are two losses'
+    defaults: loss.name already says which)."""
     config = [c for c in trials.columns if "." in c and "/" not in c and c not in CONFIG_SKIP]
-    return [c for c in config if trials[c].astype(str).nunique() > 1]
+    varied = [c for c in config if trials[c].astype(str).nunique() > 1]
+
+    def follows_from_name(column: str) -> bool:
+        name = f"{column.split('.', 1)[0]}.name"
+        if column == name or name not in varied:
+            return False
+        return bool((trials.astype({column: str}).groupby(name)[column].nunique() <= 1).all())
+
+    return [c for c in varied if not follows_from_name(c)]
 
 
 def bias_inside_scores(trials: pd.DataFrame) -> pd.Series:

@@ -1,5 +1,6 @@
 """Checks that run before any trial starts: the data files are there (downloaded first where the
-sweep allows it), pretrained weights are cached, and the layers `metrics.layers` names exist. A
+sweep allows it), `data.sample_size` fits every class, pretrained weights are cached, and the
+layers `metrics.layers` names exist. A
 missing input is bad input (exit 2) found in seconds on the driver, not 36 failed trials an hour
 later on the cluster."""
 
@@ -28,6 +29,7 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
             data.ensure_available()
         except DataUnavailable as exc:
             raise BadInput(f"{source}: data.name {data.name!r}: {exc}") from None
+    check_sample_size(configs, source)
     for model in _distinct(configs, lambda c: c.model):
         try:
             model.ensure_available()
@@ -35,6 +37,20 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
             key = "model.pretrained" if getattr(model, "pretrained", False) else "model.name"
             raise BadInput(f"{source}: {key} ({model.name}): {exc}") from None
     check_layers(configs, source)
+
+
+def check_sample_size(configs: list[TrialConfig], source: str) -> None:
+    """data.sample_size takes n samples of every class: more than the smallest class holds is bad
+    input naming the key and the allowed range (the data is loaded once per distinct setting)."""
+    from trainers.data.labels import smallest_class
+
+    for data in _distinct(configs, lambda c: c.data):
+        if data.sample_size is None:
+            continue
+        loaded = data.load()
+        smallest = smallest_class(loaded.train_labels(), loaded.num_classes)
+        if data.sample_size > smallest:
+            raise BadInput(f"{source}: data.sample_size: {data.sample_size} per class, but {data.name}'s smallest training class has {smallest} (allowed: 1 to {smallest})")
 
 
 def check_layers(configs: list[TrialConfig], source: str) -> None:

@@ -42,6 +42,12 @@ def _remove_test_home():
     shutil.rmtree(TEST_HOME, ignore_errors=True)
 
 
+def nan_equal(metrics: dict) -> dict:
+    """The metrics with every NaN as the string "nan", so that two reports compare equal when
+    the same metrics are undefined in both (NaN != NaN)."""
+    return {k: "nan" if isinstance(v, float) and v != v else v for k, v in metrics.items()}
+
+
 def tiny_sweep(path: Path, name: str = "tiny", **overrides) -> Path:
     """A sweep of small synthetic trials: seconds each on a CPU."""
     spec = {

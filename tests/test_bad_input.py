@@ -15,7 +15,7 @@ from trainers.losses import LOSSES
 BAD = {
     "unknown_key": ({"base": {"loss": {"nmae": "ce"}}}, ["base.loss.nmae", "unknown key for loss 'ce'", "label_smoothing, name"]),
     "key_of_another_loss": ({"base": {"loss": {"name": "ce", "gamma": 2}}}, ["base.loss.gamma", "unknown key for loss 'ce'", "allowed keys: label_smoothing, name"]),
-    "key_of_another_dataset": ({"grid": {"data.imbalance_factor": [10]}}, ["grid.data.imbalance_factor", "for dataset 'synthetic'", "dim, name, num_classes"]),
+    "key_of_another_dataset": ({"grid": {"data.imbalance_factor": [10]}}, ["grid.data.imbalance_factor", "for dataset 'synthetic'", "dim, label_noise, name, num_classes, sample_size"]),
     "key_of_another_model": ({"base": {"model": {"name": "mlp", "stem": "cifar"}}}, ["base.model.stem", "for model 'mlp'", "batch_norm, depth, name, width"]),
     "unknown_top_key": ({"gird": {"loss.name": ["ce"]}}, ["gird", "unknown key", "grid"]),
     "unknown_grid_key": ({"grid": {"los.name": ["ce"]}}, ["grid.los.name", "unknown key", "loss"]),
@@ -26,6 +26,17 @@ BAD = {
     "timm_kwargs_clash": ({"base": {"model": {"name": "timm:resnet18", "kwargs": {"num_classes": 5}}}}, ["base.model.kwargs", "num_classes: set by ncsweep"]),
     "unknown_augment": ({"base": {"train": {"augment": "da2"}}}, ["base.train.augment", "'none', 'da1' or 'da1+da2'"]),
     "margin_loss_needs_cosines": ({"grid": {"loss.name": ["ce", "arcface"]}}, ["trial arcface", "loss.name 'arcface' acts on cosines; classifier.name 'linear' has none (use cosine)"]),
+    "noise_rate_above_one": ({"base": {"data": {"name": "synthetic", "label_noise": {"kind": "symmetric", "rate": 1.5}}}}, ["base.data.label_noise.rate", "less than or equal to 1", "(got 1.5)"]),
+    "unknown_noise_kind": ({"grid": {"data.label_noise.kind": ["symmetric", "pairflip"]}}, ["grid.data.label_noise.kind", "'symmetric', 'asymmetric' or 'random'", "(got 'pairflip')"]),
+    "sample_size_zero": ({"base": {"data": {"name": "synthetic", "sample_size": 0}}}, ["base.data.sample_size", "greater than or equal to 1"]),
+    "sample_size_above_a_class": (
+        {"base": {"data": {"name": "synthetic", "train_per_class": 30, "sample_size": 31}}},
+        ["data.sample_size: 31 per class", "smallest training class has 30", "allowed: 1 to 30"],
+    ),
+    "bias_init_mode_not_official": ({"grid": {"classifier.bias_init_mode": [0, 8]}}, ["grid.classifier.bias_init_mode", "'uniform', 'index', 'linear'", "(got 8)"]),
+    "feature_dim_on_a_densenet": ({"base": {"model": {"name": "densenet121", "feature_dim": 10}}}, ["base.model", "model.feature_dim applies to the ResNets"]),
+    "rotate_without_da1": ({"base": {"train": {"rotate": 15}}}, ["train.rotate 15 is part of DA1"]),
+    "min_lr_without_cosine": ({"base": {"schedule": {"min_lr": 1.0e-5}}}, ["schedule.min_lr is the cosine schedule's floor"]),
     "augment_needs_images": ({"grid": {"train.augment": ["none", "da1"]}}, ["trial ", "train.augment 'da1' needs image data"]),
     "missing_data": (
         {"base": {"data": {"name": "cifar10", "root": "no-such-dir"}, "model": {"name": "mlp"}}},

@@ -3,6 +3,7 @@ uninterrupted trial reports, and the accelerator settings (bf16 autocast, channe
 
 import pytest
 import torch
+from conftest import nan_equal
 
 from trainers import FINISHED, TrialConfig, run_trial
 from trainers.accel import autocast_dtype, use_channels_last
@@ -30,7 +31,7 @@ def run(tree: dict, checkpoint_every: int = 0, resume_from=None) -> tuple[str, d
 
 
 def comparable(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if not k.startswith("time/") and k not in (CHECKPOINT, DISTRIBUTIONS)}
+    return nan_equal({k: v for k, v in metrics.items() if not k.startswith("time/") and k not in (CHECKPOINT, DISTRIBUTIONS)})
 
 
 @pytest.mark.parametrize("tree", [SMALL, IMAGES], ids=["mlp-momentum-step", "cnn-da1-mixup"])

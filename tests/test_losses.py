@@ -67,6 +67,19 @@ def reference(name, params, s, q):
         return sum(qk * math.log1p(math.exp(a * (b - (sk - mean) / std))) / a for sk, qk in zip(s, q))
     if name == "squentropy":
         return ce + sum((1 - qk) * sk**2 for sk, qk in zip(s, q)) / (kk - 1)
+    nce = sum(qk * math.log(pk) for qk, pk in zip(q, p)) / sum(math.log(pk) for pk in p)
+
+    def rce(log_zero):
+        return -sum(pk * (math.log(qk) if qk > 0 and math.log(qk) > log_zero else log_zero) for qk, pk in zip(q, p))
+
+    if name == "gce":
+        return sum(qk * (1 - pk ** params["q"]) / params["q"] for qk, pk in zip(q, p))
+    if name == "sce":
+        return params["alpha"] * ce + params["beta"] * rce(params["A"])
+    if name == "nce_rce":
+        return params["alpha"] * nce + params["beta"] * rce(math.log(1e-4))
+    if name == "nce_mae":
+        return params["alpha"] * nce + params["beta"] * (1 - sum(qk * pk for qk, pk in zip(q, p)))
     raise KeyError(name)
 
 
@@ -76,7 +89,9 @@ CASES = [
     ("mse", {"k": 1.0, "m": 1.0}), ("mse", {"k": 3.0, "m": 5.0}), ("mae", {}), ("mae_mse", {}),
     ("encouraging", {"log_end": 0.75}), ("encouraging", {"log_end": 0.3}), ("encouraging", {"log_end": 1.0}),
     ("poly1", {"epsilon": 1.0}), ("poly1", {"epsilon": -0.5}), ("zloss", {"a": 1.0, "b": 3.0}), ("zloss", {"a": 0.5, "b": 1.0}),
-    ("squentropy", {}),
+    ("squentropy", {}), ("gce", {"q": 0.7}), ("gce", {"q": 0.1}), ("gce", {"q": 1.0}),
+    ("sce", {"alpha": 0.1, "beta": 1.0, "A": -4.0}), ("sce", {"alpha": 1.0, "beta": 0.5, "A": -9.0}),
+    ("nce_rce", {"alpha": 1.0, "beta": 1.0}), ("nce_rce", {"alpha": 10.0, "beta": 0.1}), ("nce_mae", {"alpha": 1.0, "beta": 1.0}),
 ]  # fmt: skip
 
 
@@ -101,12 +116,29 @@ def test_loss_matches_the_formula_computed_class_by_class(name, params, smoothin
 
 @pytest.mark.parametrize(("name", "params", "same_as"), [
     ("focal", {"gamma": 0.0}, "ce"), ("poly1", {"epsilon": 0.0}, "ce"),
-    ("sigmoid_focal", {"gamma": 0.0, "alpha": -1.0}, "bce"),
+    ("sigmoid_focal", {"gamma": 0.0, "alpha": -1.0}, "bce"), ("sce", {"alpha": 1.0, "beta": 0.0}, "ce"),
 ])  # fmt: skip
 def test_named_limits(name, params, same_as):
     q = soft_targets(LABELS, K, 0.1, dtype=torch.float64)
     got = LOSSES.make(name=name, **params).per_sample(SCORES, q)
     assert torch.allclose(got, LOSSES.make(name=same_as).per_sample(SCORES, q), rtol=1e-13, atol=1e-13)
+
+
+def test_noise_robust_losses_reduce_to_their_named_limits():
+    """GCE: q -> 0 is CE, q = 1 is MAE on the softmax (1 - p_y = half of sum_k |p_k - e_yk|);
+    RCE on one-hot labels is -A (1 - p_y); NCE is CE over its sum across all labels, in [0, 1]."""
+    q = soft_targets(LABELS, K, dtype=torch.float64)
+    p = SCORES.softmax(dim=1)
+    ce = LOSSES.make(name="ce").per_sample(SCORES, q)
+    assert torch.allclose(LOSSES.make(name="gce", q=1e-10).per_sample(SCORES, q), ce, rtol=1e-8)
+    half_l1 = 0.5 * (p - q).abs().sum(dim=1)
+    assert torch.allclose(LOSSES.make(name="gce", q=1.0).per_sample(SCORES, q), half_l1, rtol=1e-13)
+    assert torch.allclose(LOSSES.make(name="nce_mae", alpha=0.0, beta=1.0).per_sample(SCORES, q), half_l1, rtol=1e-13)
+    rce = LOSSES.make(name="sce", alpha=0.0, beta=1.0, A=-4.0).per_sample(SCORES, q)
+    assert torch.allclose(rce, 4.0 * (1 - (p * q).sum(dim=1)), rtol=1e-13)
+    nce = LOSSES.make(name="nce_mae", alpha=1.0, beta=0.0).per_sample(SCORES, q)
+    all_labels = torch.stack([LOSSES.make(name="ce").per_sample(SCORES, soft_targets(torch.full((3,), k), K, dtype=torch.float64)) for k in range(K)], 1)
+    assert torch.allclose(nce, ce / all_labels.sum(dim=1), rtol=1e-13) and bool(((nce > 0) & (nce < 1)).all())
 
 
 def test_encouraging_bonus_is_continuous_at_log_end_and_mse_is_zero_at_its_targets():

@@ -178,5 +178,8 @@ def test_metric_keys_cover_the_paper_tables():
              "neg_score_std", "bias_mean", "bias_std", "weight_norm", "feature_norm", "compactness", "distinctiveness", "nc1",
              "nc2_w", "nc2_h", "nc3", "nc3_zhu", "loss", "bias_residual"]  # fmt: skip
     panel = ["ncc_acc", "nc4", "cdnv", "equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h"]
-    assert sorted(METRICS.keys()) == sorted(paper + panel)  # PAPER.md sections 5 and 5b, nothing else
+    official = ["acc5"]  # the official code's top-5 accuracy
+    noise = ["clean_acc", "noisy_fit"]  # under data.label_noise
+    assert sorted(METRICS.keys()) == sorted(paper + panel + official + noise)  # PAPER.md sections 5 and 5b, the official code, label noise
+    assert {m.key: m.only for m in METRICS if m.only} == {"acc5": "K > 5", "clean_acc": "label noise", "noisy_fit": "label noise"}
     assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4"]

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_COUNTS = {
     "nc.yaml": 36, "nc_fixed_etf.yaml": 36, "bias_init.yaml": 36, "bias_decay.yaml": 24, "batch_size.yaml": 32,
-    "classification.yaml": 48, "imagenet_finetune.yaml": 6, "longtail.yaml": 6, "transformers.yaml": 24,
+    "classification.yaml": 48, "imagenet_finetune.yaml": 6, "longtail.yaml": 6, "transformers.yaml": 24, "random_labels.yaml": 4,
 }  # fmt: skip
 LOSS_COUNTS = {"digits.yaml": 42, "cifar10.yaml": 42, "margin_digits.yaml": 15, "longtail.yaml": 15}  # sweeps/losses
 
@@ -113,6 +113,12 @@ def test_every_paper_sweep_validates_with_its_trial_count(tmp_path, monkeypatch,
     linear = {name for cls in LOSSES.variants() if not cls.needs_cosine for name in cls.names()}
     for name, want in (("digits.yaml", linear), ("cifar10.yaml", linear), ("margin_digits.yaml", {"ce", "bce", "cosface", "arcface", "sphereface2"})):
         assert set(load_sweep(ROOT / "sweeps/losses" / name).varied()["loss.name"]) == want, name
+    noise = sorted((ROOT / "sweeps/noise").glob("*.yaml"))
+    assert [f.name for f in noise] == ["cifar10.yaml", "digits.yaml"]
+    for file, count in zip(noise, (72, 54)):
+        assert main(["validate", str(file)]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.startswith(f"{file}: {count} trials\n")
+        assert set(load_sweep(file).varied()["loss.name"]) == {"ce", "bce", "gce", "sce", "nce_rce", "nce_mae"}
     long_tail = {name for cls in LOSSES.variants() if cls.needs_class_counts for name in cls.names()}
     assert set(load_sweep(ROOT / "sweeps/losses/longtail.yaml").varied()["loss.name"]) == long_tail | {"ce", "bce"}
     monkeypatch.setenv("NCSWEEP_DATA", str(tmp_path / "empty"))  # (ImageNet never downloads)

@@ -46,6 +46,8 @@ class ScheduleConfig(Section):
     milestones: tuple[int, ...] = (30, 60, 80)
     gamma: float = Field(0.2, gt=0.0)
     warmup_epochs: int = Field(0, ge=0)
+    # cosine: the floor the lr decays to instead of 0 (the official code's timm scheduler, lr_min 1e-5).
+    min_lr: float = Field(0.0, ge=0.0)
 
 
 class RegularizationConfig(Section):
@@ -70,6 +72,9 @@ class TrainConfig(Section):
     # da1: random crop (padding crop_padding) + horizontal flip; da1+da2: plus mixup/cutmix.
     augment: Augment = "none"
     crop_padding: int = Field(4, ge=0)
+    # DA1 also rotates each image by a random angle within +-rotate degrees (the official code's
+    # RandomRotation(15) on CIFAR-100); 0 = off.
+    rotate: float = Field(0.0, ge=0.0, le=180.0)
     device: str = "auto"  # "auto" = cuda when available, else cpu
     # Training forward/backward under bf16 autocast: "auto" = on a CUDA GPU that supports bf16,
     # fp32 elsewhere. The metrics are always computed in fp32.
@@ -129,6 +134,14 @@ class TrialConfig(Section):
             raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is vectors (use 'none')")
         if self.train.augment == "da1+da2" and self.loss.label_smoothing:
             raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
+        if self.train.rotate and (self.train.augment == "none" or vectors):
+            raise ValueError(
+                f"train.rotate {self.train.rotate:g} is part of DA1: it needs image data and train.augment 'da1' or 'da1+da2' (got {self.train.augment!r} on data.name {self.data.name!r})"
+            )
+        if self.schedule.min_lr and self.schedule.name != "cosine":
+            raise ValueError(f"schedule.min_lr is the cosine schedule's floor; schedule.name is {self.schedule.name!r} (use 'cosine' or drop min_lr)")
+        if self.schedule.min_lr >= self.effective_lr:
+            raise ValueError(f"schedule.min_lr {self.schedule.min_lr:g} must be below the learning rate ({self.effective_lr:g})")
         if self.loss.needs_cosine and not self.classifier.cosine:
             takes = ", ".join(n for cls in CLASSIFIERS.variants() if cls.cosine for n in cls.names())
             raise ValueError(f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has none (use {takes})")

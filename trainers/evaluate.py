@@ -24,25 +24,30 @@ from trainers.report import DISTRIBUTIONS
 from trainers.setup import bind_loss
 
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
-Chunk = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]  # features, labels, layer outputs
+Chunk = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]  # features, labels, layer outputs, clean labels
 
 
 @torch.no_grad()
 def feature_chunks(model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False, tap=None) -> Iterator[Chunk]:
-    """(features, labels, pooled layer outputs) of a split in eval mode, chunk by chunk (a fixed
-    subset with metrics.max_samples), in fp32; the inputs in the model's memory layout (NHWC for
-    a channels_last model: no conversion in every conv). `tap` (model.layer_tap) adds the layers."""
+    """(features, labels, pooled layer outputs, clean labels) of a split in eval mode, chunk by
+    chunk (a fixed subset with metrics.max_samples), in fp32; the inputs in the model's memory
+    layout (NHWC for a channels_last model: no conversion in every conv). `tap` (model.layer_tap)
+    adds the layers. The labels are those the model trained on; the clean ones (before
+    data.label_noise) come along for the train split of a noisy trial, else None."""
     model.eval()
     layout = torch.channels_last if channels_last else torch.contiguous_format
+    clean = data.clean_labels(split, config.metrics.max_samples, config.data.split_seed)
+    start = 0
     for x, y in data.eval_batches(split, EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed):
         x = x.contiguous(memory_format=layout)
         features, layers = tap(x) if tap is not None else (model.backbone(x), {})
-        yield features, y, layers
+        yield features, y, layers, None if clean is None else clean[start : start + y.numel()]
+        start += y.numel()
 
 
 def _nbytes(chunk: Chunk) -> int:
-    features, labels, layers = chunk
-    return sum(t.numel() * t.element_size() for t in (features, labels, *layers.values()))
+    features, labels, layers, clean = chunk
+    return sum(t.numel() * t.element_size() for t in (features, labels, *layers.values(), *([] if clean is None else [clean])))
 
 
 def measure_split(config: TrialConfig, model: Classifier, data: Dataset, split: str, ctx: Context, tap=None,

@@ -46,7 +46,7 @@ def prepared_batches(t: Trainee) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     targets with its smoothing) or plain targets with `loss.label_smoothing`."""
     config = t.config
     crop = config.train.crop_padding if config.train.augment != "none" else None
-    for x, y in t.data.train_batches(config.train.batch_size, t.generator, crop):
+    for x, y in t.data.train_batches(config.train.batch_size, t.generator, crop, config.train.rotate):
         if y.numel() < 2:  # batch norm cannot normalize a single sample
             continue
         x = t.data.normalize(x)

@@ -21,11 +21,12 @@ def build_optimizer(params, config: TrialConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {o.name!r}")
 
 
-def lr_factor(epoch: int, schedule: ScheduleConfig, epochs: int) -> float:
+def lr_factor(epoch: int, schedule: ScheduleConfig, epochs: int, base_lr: float = 1.0) -> float:
     """Multiplier of the base lr during 0-based `epoch`.
 
     step: gamma ** (number of milestones <= epoch); cosine: linear warmup over warmup_epochs, then
-    0.5 (1 + cos(pi * progress)) down towards 0 at the last epoch; constant: 1.
+    f + (1 - f) 0.5 (1 + cos(pi * progress)) down towards the floor f = min_lr / base_lr at the
+    last epoch (timm's CosineLRScheduler with lr_min, as the official code uses it); constant: 1.
     """
     if schedule.name == "step":
         return schedule.gamma ** sum(epoch >= m for m in schedule.milestones)
@@ -33,9 +34,10 @@ def lr_factor(epoch: int, schedule: ScheduleConfig, epochs: int) -> float:
         if epoch < schedule.warmup_epochs:
             return (epoch + 1) / schedule.warmup_epochs
         span = max(1, epochs - schedule.warmup_epochs)
-        return 0.5 * (1.0 + math.cos(math.pi * (epoch - schedule.warmup_epochs) / span))
+        floor = schedule.min_lr / base_lr
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * (epoch - schedule.warmup_epochs) / span))
     return 1.0
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrialConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: lr_factor(epoch, config.schedule, config.train.epochs))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: lr_factor(epoch, config.schedule, config.train.epochs, config.effective_lr))

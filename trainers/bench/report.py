@@ -137,7 +137,7 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
         torch.set_num_threads(cpus)
     warmup, steps = STEPS[(device.type, quick)]
     min_seconds = MIN_SECONDS[quick]
-    data = config.data.load().to(device)
+    data = config.data.prepared().to(device)
     images = len(data.input_shape) == 3
     default = trial_default(config, device, data.input_shape)
     chosen, skipped = settings(default, device, images, quick)

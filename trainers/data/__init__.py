@@ -15,15 +15,15 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Union
 
-from trainers.data.base import DATASETS, DataUnavailable, DataVariant, FileData
+from trainers.data.base import DATASETS, DataUnavailable, DataVariant, FileData, LabelNoise
 
 if TYPE_CHECKING:
     from trainers.data.imagenet import ImageFolderData
     from trainers.data.tensors import TensorData
 
-# Modules that are not datasets: the registry, the in-memory data, batched augmentation, the
-# decode cache and mixup (these import torch).
-HELPERS = ("base", "tensors", "augment", "cache", "mixup")
+# Modules that are not datasets: the registry, the in-memory data, label noise and per-class
+# subsets, batched augmentation, the decode cache and mixup (these import torch).
+HELPERS = ("base", "tensors", "labels", "augment", "cache", "mixup")
 _FIRST = ("digits", "synthetic", "vision", "cifar100_lt", "imagenet")  # the order `ncsweep list` shows
 for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
     if _module not in HELPERS and not _module.startswith("_"):
@@ -39,7 +39,8 @@ def ensure_available(cfg: DataVariant) -> None:
 
 
 def load_dataset(cfg: DataVariant) -> Dataset:
-    return cfg.load()
+    """The data a trial trains on: loaded, then `data.sample_size` and `data.label_noise` applied."""
+    return cfg.prepared()
 
 
 def __getattr__(name: str):
@@ -54,4 +55,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'trainers.data' has no attribute {name!r}")
 
 
-__all__ = ["DATASETS", "DataConfig", "DataUnavailable", "DataVariant", "Dataset", "FileData", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]
+__all__ = ["DATASETS", "DataConfig", "LabelNoise", "DataUnavailable", "DataVariant", "Dataset", "FileData", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]

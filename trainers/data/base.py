@@ -12,12 +12,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from trainers.errors import DataUnavailable  # noqa: F401 - what `ensure_available` raises
 from trainers.registry import Registry, Variant
+from trainers.strict import StrictModel
 
 DATASETS = Registry("dataset", default="digits")
+NoiseKind = Literal["symmetric", "asymmetric", "random"]
+
+
+class LabelNoise(StrictModel):
+    """Training labels corrupted at `rate`, drawn with data.split_seed (trainers/data/labels.py):
+    symmetric: that fraction of the samples get a wrong label drawn uniformly from the other K - 1;
+    asymmetric: that fraction of each class is relabelled by a class map (CIFAR-10's of Patrini et
+    al. 2017, the next class k -> k + 1 mod K elsewhere); random: that fraction get a label drawn
+    uniformly from all K (rate 1 is the official code's `cifar10_random`)."""
+
+    kind: NoiseKind = "symmetric"
+    rate: float = Field(0.4, ge=0.0, le=1.0)
 
 
 class DataVariant(Variant):
@@ -26,10 +41,21 @@ class DataVariant(Variant):
     # metrics.max_samples), independent of the trial seed: every trial of a sweep sees the same data.
     split_seed: int = 0
     images: ClassVar[bool] = True  # False: feature vectors (only the mlp takes them)
+    # n training samples per class, drawn with split_seed (the official code's --sample_size,
+    # which keeps the first n of each class in file order).
+    sample_size: int | None = Field(None, ge=1)
+    label_noise: LabelNoise | None = None  # on the training split only; see LabelNoise
 
     def load(self):
         """The data: a TensorData (in memory) or an object with its interface."""
         raise NotImplementedError
+
+    def prepared(self):
+        """`load()`, then the training split cut to `sample_size` per class and its labels
+        corrupted by `label_noise` (trainers/data/labels.py): what a trial trains on."""
+        from trainers.data.labels import prepare_train
+
+        return prepare_train(self.load(), self)
 
     def ensure_available(self) -> None:
         """Raise DataUnavailable when files are missing (fetching first when allowed): the CLI's

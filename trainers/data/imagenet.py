@@ -50,11 +50,13 @@ class ImageNet(FileData):
         return ImageFolderData(train, val, self.image_size, self.workers)
 
 
-def _to_uint8(size: int, train: bool):
+def _to_uint8(size: int, train: bool, rotate: float = 0.0):
     from torchvision import transforms
 
     if train:
         crop = [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip()]
+        if rotate:
+            crop.append(transforms.RandomRotation(rotate))
     else:  # the usual 256 -> 224 centre crop, scaled to any image_size
         crop = [transforms.Resize(round(size * 256 / 224)), transforms.CenterCrop(size)]
     return transforms.Compose([*crop, transforms.PILToTensor()])
@@ -75,6 +77,41 @@ class ImageFolderData:
     image_size: int
     workers: int
     device: Any = field(default_factory=_cpu)
+    train_clean: Any = None  # the training labels before data.label_noise (a long tensor), or None
+
+    def train_labels(self, clean: bool = False):
+        import torch
+
+        if clean and self.train_clean is not None:
+            return self.train_clean
+        return torch.tensor(self.train_set.targets, dtype=torch.long)
+
+    def _relabelled(self, samples: list, clean) -> ImageFolderData:
+        dataset = copy.copy(self.train_set)
+        dataset.samples = dataset.imgs = samples
+        dataset.targets = [label for _, label in samples]
+        moved = copy.copy(self)
+        moved.train_set, moved.train_clean = dataset, clean
+        return moved
+
+    def train_subset(self, indices) -> ImageFolderData:
+        keep = indices.tolist()
+        clean = None if self.train_clean is None else self.train_clean[indices]
+        return self._relabelled([self.train_set.samples[i] for i in keep], clean)
+
+    def with_train_labels(self, labels) -> ImageFolderData:
+        """The same images trained on `labels`; the labels they had stay as the clean ones."""
+        samples = [(path, int(label)) for (path, _), label in zip(self.train_set.samples, labels.tolist())]
+        return self._relabelled(samples, self.train_labels(clean=True))
+
+    def clean_labels(self, split: str, max_samples: int | None = None, seed: int = 0):
+        """The clean labels of `split` in the order `eval_batches` yields it (None: the labels are clean)."""
+        from trainers.data.tensors import subset_indices
+
+        if split != "train" or self.train_clean is None:
+            return None
+        keep = subset_indices(len(self.train_clean), max_samples, seed)
+        return self.train_clean if keep is None else self.train_clean[keep]
 
     @property
     def num_classes(self) -> int:
@@ -116,12 +153,13 @@ class ImageFolderData:
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
-    def train_batches(self, batch_size: int, generator, crop_padding: int | None = None) -> Iterator:
-        """Shuffled uint8 batches; DA1 (any crop_padding) = RandomResizedCrop + flip per sample."""
+    def train_batches(self, batch_size: int, generator, crop_padding: int | None = None, rotate: float = 0.0) -> Iterator:
+        """Shuffled uint8 batches; DA1 (any crop_padding) = RandomResizedCrop + flip per sample
+        (and RandomRotation within +-`rotate` degrees when set)."""
         from torch.utils.data import RandomSampler
 
         dataset = copy.copy(self.train_set)
-        dataset.transform = _to_uint8(self.image_size, train=crop_padding is not None)
+        dataset.transform = _to_uint8(self.image_size, train=crop_padding is not None, rotate=rotate)
         yield from self._batches(dataset, batch_size, RandomSampler(dataset, generator=generator))
 
     def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator:

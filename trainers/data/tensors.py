@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from trainers.data.augment import random_crop_flip
+from trainers.data.augment import random_crop_flip, random_rotate
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -62,6 +62,9 @@ class TensorData:
     y_test: torch.Tensor
     num_classes: int
     norm: Normalization | None = None
+    # The training labels before data.label_noise (None: no noise); y_train holds the labels the
+    # model trains on, and the train-split metrics are computed against those.
+    y_train_clean: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -76,25 +79,49 @@ class TensorData:
         """n_k, the training split's samples per class (K,), on the CPU: what the long-tail losses read."""
         return torch.bincount(self.y_train.cpu(), minlength=self.num_classes)
 
+    def train_labels(self, clean: bool = False) -> torch.Tensor:
+        """The training labels on the CPU: those trained on, or with `clean` those before the noise."""
+        labels = self.y_train_clean if clean and self.y_train_clean is not None else self.y_train
+        return labels.cpu()
+
+    def train_subset(self, indices: torch.Tensor) -> TensorData:
+        idx = indices.to(self.x_train.device)
+        clean = None if self.y_train_clean is None else self.y_train_clean[idx]
+        return replace(self, x_train=self.x_train[idx], y_train=self.y_train[idx], y_train_clean=clean)
+
+    def with_train_labels(self, labels: torch.Tensor) -> TensorData:
+        """The same data trained on `labels`; the labels it had stay as the clean ones."""
+        return replace(self, y_train=labels.to(self.y_train.device), y_train_clean=self.train_labels(clean=True).to(self.y_train.device))
+
     def split(self, name: str) -> Batch:
         return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
 
+    def clean_labels(self, split: str, max_samples: int | None = None, seed: int = 0) -> torch.Tensor | None:
+        """The clean labels of `split` in the order `eval_batches` yields it (None: the labels are clean)."""
+        if split != "train" or self.y_train_clean is None:
+            return None
+        keep = subset_indices(self.train_size, max_samples, seed)
+        return self.y_train_clean if keep is None else self.y_train_clean[keep.to(self.y_train_clean.device)]
+
     def to(self, device: torch.device | str) -> TensorData:
-        moved = (t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test))
-        return replace(self, **dict(zip(("x_train", "y_train", "x_test", "y_test"), moved)))
+        names = ("x_train", "y_train", "x_test", "y_test", "y_train_clean")
+        return replace(self, **{n: getattr(self, n).to(device) for n in names if getattr(self, n) is not None})
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x) if self.norm else x
 
-    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None) -> Iterator[Batch]:
+    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None, rotate: float = 0.0) -> Iterator[Batch]:
         """Raw (un-normalized) batches of a random permutation; with crop_padding, DA1 (random
-        crop after zero padding + horizontal flip) on the whole batch at once."""
+        crop after zero padding + horizontal flip, then a random rotation within +-`rotate`
+        degrees when set) on the whole batch at once."""
         order = torch.randperm(self.train_size, generator=generator).to(self.x_train.device)
         for start in range(0, self.train_size, batch_size):
             idx = order[start : start + batch_size]
             x = self.x_train[idx]
             if crop_padding is not None:
                 x = random_crop_flip(x, crop_padding)
+                if rotate:
+                    x = random_rotate(x, rotate)
             yield x, self.y_train[idx]
 
     def eval_batches(self, split: str, chunk: int, max_samples: int | None = None, seed: int = 0) -> Iterator[Batch]:

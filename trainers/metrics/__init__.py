@@ -1,7 +1,7 @@
 """Neural-collapse and uniform-accuracy metrics: small pure float64 functions, one registry.
 
 Each family is one module (scores and uniform accuracy, NC1 and its variants, ETF geometry, the
-nearest class centre, the loss); each metric in it is registered under its key (registry.py), and
+nearest class centre, the loss, label noise); each metric in it is registered under its key (registry.py), and
 every other module in this folder is imported too, so adding a metric is one new file (see the
 README, "Add your own metric"). The metrics are computed by a streaming pass over a split
 (split_pass.py) from statistics accumulated batch by batch (stats.py); reference.py computes the
@@ -18,7 +18,7 @@ import pkgutil
 
 from trainers.metrics.registry import METRICS, Metric, metric, sample_metric
 
-FAMILIES = ("scores", "nc1", "etf", "ncc", "loss")  # the order of the keys everywhere
+FAMILIES = ("scores", "nc1", "etf", "ncc", "loss", "noise")  # the order of the keys everywhere
 _MACHINERY = {"registry", "stats", "split_pass", "reference"}
 for _module in [*FAMILIES, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
     if _module not in _MACHINERY and not _module.startswith("_"):

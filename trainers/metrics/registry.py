@@ -35,6 +35,7 @@ class Metric:
     layers: bool = False  # also on intermediate layers
     second_pass: bool = False  # sample metric that needs the split's final class means
     finish: Callable[..., float] | None = None  # sample metric: (mean over samples, SplitStats) -> value
+    only: str | None = None  # defined only under this condition ("label noise", "K > 5"): NaN otherwise
 
     @property
     def family(self) -> str:
@@ -69,6 +70,11 @@ class MetricRegistry:
         """Every key, in registration order: the per-split metrics `<split>/<key>`."""
         return list(self._metrics)
 
+    def always_defined(self) -> list[str]:
+        """The keys without an `only` condition: finite on any split of a trained model (but for
+        the NaNs a metric's own definition names, such as a missing bias)."""
+        return [m.key for m in self if m.only is None]
+
     def layer_keys(self) -> list[str]:
         """The keys also computed per layer: `<split>/layers/<name>/<key>`."""
         return [m.key for m in self if m.layers]
@@ -87,13 +93,13 @@ def metric(key: str, *, layers: bool = False) -> Callable:
     return register
 
 
-def sample_metric(key: str, *, layers: bool = False, second_pass: bool = False, finish: Callable | None = None) -> Callable:
+def sample_metric(key: str, *, layers: bool = False, second_pass: bool = False, finish: Callable | None = None, only: str | None = None) -> Callable:
     """Register fn(Batch) -> per-sample values (a tensor with one row per sample, or None when the
     metric does not apply: the value is then NaN) under `key`; the value is their mean over the
-    split, or finish(mean, SplitStats)."""
+    split, or finish(mean, SplitStats). `only` names the condition outside which it is always NaN."""
 
     def register(fn: Callable) -> Callable:
-        METRICS.add(Metric(key, fn, "sample", layers=layers, second_pass=second_pass, finish=finish))
+        METRICS.add(Metric(key, fn, "sample", layers=layers, second_pass=second_pass, finish=finish, only=only))
         return fn
 
     return register

@@ -25,6 +25,14 @@ def accuracy(b: Batch) -> torch.Tensor:
     return b.scores.argmax(dim=1) == b.labels
 
 
+@sample_metric("acc5", only="K > 5")
+def top5_accuracy(b: Batch) -> torch.Tensor | None:
+    """mean_i [ y_i among the 5 largest S_ik ]: top-5 accuracy (NaN for K <= 5, where it is 1)."""
+    if b.scores.shape[1] <= 5:
+        return None
+    return (b.scores.topk(5, dim=1).indices == b.labels[:, None]).any(dim=1)
+
+
 def uniform_accuracy(pos: torch.Tensor, neg_max: torch.Tensor) -> tuple[float, float]:
     """Exact uniform accuracy max_t U(t), U(t) = mean_i [ n_i < t < p_i ], and a best threshold.
 

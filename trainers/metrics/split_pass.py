@@ -88,6 +88,7 @@ class Batch:
     labels: torch.Tensor
     ctx: Context
     head: Batch | None = None  # at a layer: the batch of the penultimate features (its scores)
+    clean_labels: torch.Tensor | None = None  # the labels before data.label_noise (train split), else None
     means: torch.Tensor | None = None
     mu_global: torch.Tensor | None = None
     train_means: torch.Tensor | None = None
@@ -210,9 +211,10 @@ class SplitPass:
     def needs_second(self) -> bool:
         return any(self._metrics(level, "sample", second=True) for level in self.levels)
 
-    def _batches(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None) -> dict[str | None, Batch]:
+    def _batches(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None, clean: torch.Tensor | None = None) -> dict[str | None, Batch]:
         y = labels.to(self.ctx.weight.device).long()
-        head = Batch(features.to(self.ctx.weight.device, torch.float64), y, self.ctx)
+        clean = None if clean is None else clean.to(y.device).long()
+        head = Batch(features.to(self.ctx.weight.device, torch.float64), y, self.ctx, clean_labels=clean)
         out = {FEATURES: head}
         for name in self.levels:
             if name is not FEATURES:
@@ -228,10 +230,11 @@ class SplitPass:
             total = values.to(torch.float64).sum(dim=0)
             level.sums[m.key] = total if m.key not in level.sums else level.sums[m.key] + total
 
-    def first(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None) -> None:
-        """Phase one: one batch of penultimate features (B x d) with their labels, and each tapped
-        layer's pooled output (name -> B x d_l)."""
-        batches = self._batches(features, labels, layers)
+    def first(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None, clean: torch.Tensor | None = None) -> None:
+        """Phase one: one batch of penultimate features (B x d) with their labels (those trained
+        on), each tapped layer's pooled output (name -> B x d_l), and under label noise the clean
+        labels (B)."""
+        batches = self._batches(features, labels, layers, clean)
         for name, batch in batches.items():
             level = self.levels[name]
             if level.moments is None:
@@ -274,9 +277,9 @@ class SplitPass:
             )  # fmt: skip
         return level.stats
 
-    def second(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None) -> None:
+    def second(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None, clean: torch.Tensor | None = None) -> None:
         """Phase two: the same batches again, after every batch went through `first`."""
-        for name, batch in self._batches(features, labels, layers).items():
+        for name, batch in self._batches(features, labels, layers, clean).items():
             stats = self._stats(name)
             batch.means, batch.mu_global = stats.means, stats.mu_global
             batch.train_means = stats.means if self.train_means is None else self.train_means[name]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from trainers.errors import WeightsUnavailable
 from trainers.models.base import ModelVariant, needs_image
 
@@ -24,6 +26,15 @@ class Torchvision(ModelVariant):
     # `auto` = CIFAR stem (3x3 conv, stride 1, no max-pool) up to 64 pixels, ImageNet stem above.
     stem: Literal["auto", "cifar", "imagenet"] = "auto"
     pretrained: bool = False  # torchvision's ImageNet weights, from the local torch hub cache
+    # ResNets: the last block outputs this many channels, so the features have this dimension
+    # (the official code's --fixdim, which sets it to K); None = the network's own (512, 2048).
+    feature_dim: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _feature_dim_on_resnets(self) -> Torchvision:
+        if self.feature_dim is not None and not self.name.startswith("resnet"):
+            raise ValueError(f"model.feature_dim applies to the ResNets (the official --fixdim); model.name is {self.name!r}")
+        return self
 
     def build(self, input_shape):
         """torchvision's network with its final Linear removed, so forward returns the pooled features."""
@@ -43,6 +54,8 @@ class Torchvision(ModelVariant):
                 net.conv1 = conv_stem(channels, net.conv1.out_channels, cifar)
             if cifar:
                 net.maxpool = nn.Identity()
+            if self.feature_dim is not None:
+                feature_dim = narrow_last_block(net.layer4[-1], self.feature_dim)
         else:
             feature_dim = net.classifier.in_features
             net.classifier = nn.Identity()
@@ -89,3 +102,20 @@ def conv_stem(in_channels: int, out_channels: int, cifar: bool):
     conv = nn.Conv2d(in_channels, out_channels, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3, bias=False)
     nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # torchvision's own conv init
     return conv
+
+
+def narrow_last_block(block, out_channels: int) -> int:
+    """The official --fixdim: the last residual block's final conv and norm output `out_channels`,
+    and its shortcut becomes a 1x1 conv + norm to match (models/resnet.py of the official code)."""
+    from torch import nn
+
+    last = "conv3" if hasattr(block, "conv3") else "conv2"  # Bottleneck or BasicBlock
+    conv = getattr(block, last)
+    new = nn.Conv2d(conv.in_channels, out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding, bias=False)
+    shortcut = nn.Conv2d(block.conv1.in_channels, out_channels, 1, bias=False)
+    for c in (new, shortcut):
+        nn.init.kaiming_normal_(c.weight, mode="fan_out", nonlinearity="relu")
+    setattr(block, last, new)
+    setattr(block, last.replace("conv", "bn"), nn.BatchNorm2d(out_channels))
+    block.downsample = nn.Sequential(shortcut, nn.BatchNorm2d(out_channels))
+    return out_channels
