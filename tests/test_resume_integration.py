@@ -47,12 +47,19 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     try:
 
         def one_finished_one_checkpointed(children):
-            finished = [r for r in children if r.data.tags.get("ncsweep.status") == "finished"]
-            running = [r for r in children if r.data.tags.get("ncsweep.status") == "running" and 2 <= len(runs.epochs(r)) < EPOCHS]
-            return (finished, running) if finished and running else None
+            # A trial has ended once its run is closed too: the status tag is written just before
+            # the run is ended, and a kill between the two leaves it to be run again. The snapshot
+            # the condition saw is the one the test compares with, not a later read.
+            state = {r.data.tags["ncsweep.trial"]: (ended(r), len(runs.epochs(r))) for r in children}
+            finished = [name for name, (status, _) in state.items() if status == "finished"]
+            running = [name for name, (status, n) in state.items() if status == "running" and 2 <= n < EPOCHS]
+            return state if finished and running else None
 
-        runs.wait(one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log)
-        before = {r.data.tags["ncsweep.trial"]: (r.data.tags["ncsweep.status"], len(runs.epochs(r))) for r in runs.children()}
+        def ended(run):
+            status = run.data.tags.get("ncsweep.status")
+            return "running" if status == "finished" and run.info.status == "RUNNING" else status
+
+        before = runs.wait(one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log)
         driver.send_signal(signal.SIGKILL)  # the driver only: no chance to clean up
     finally:
         stop_tree(driver)  # then the Ray processes it had started
