@@ -8,6 +8,10 @@ seeds of the two losses do not pair. p-values are Holm-adjusted over the whole t
 reference, metric and setting: the family a reader scans). All tests are scipy.stats'; Holm's
 step-down is written here because scipy has only the false-discovery-rate adjustments.
 
+A config value that takes one value per loss (each loss's own tuned learning rate, from `ncsweep
+tune` or cases written by hand) goes with the loss, not the setting: the tuned CE pairs with the
+tuned BCE, each at its own configuration.
+
 NC1-like metrics that span orders of magnitude (nc1, cdnv) are compared as log10, so "-0.5" reads
 "a third of the reference's". `train/bias_position` places the final mean bias between the mean
 negative (0) and positive (1) scores: inside (0, 1) the bias separates them, BCE's signature.
@@ -118,6 +122,13 @@ def compare_values(a: pd.Series, b: pd.Series) -> dict:
     return row
 
 
+def per_loss(done: pd.DataFrame, column: str) -> bool:
+    """One value per loss and more than one in all: a value that travels with the loss (its own tuned
+    configuration), not a setting to pair within."""
+    values = done[column].astype(str)
+    return values.nunique() > 1 and bool((values.groupby(done[LOSS_COLUMN]).nunique() == 1).all())
+
+
 def _by_seed(values: pd.Series, cell: pd.DataFrame) -> pd.Series:
     """The finite values of these trials indexed by their seed (the pairing key within a setting)."""
     out = values.loc[cell.index]
@@ -131,6 +142,7 @@ def comparisons(trials: pd.DataFrame, references=REFERENCES, required: bool = Fa
     finished, e.g. diverged, or NaN)."""
     everyone, setting = labelled(trials, every_status=True)
     finished_mask = is_finished(everyone)
+    setting = [c for c in setting if not per_loss(everyone[finished_mask], c)]
     present = sorted(set(everyone.loc[finished_mask, LOSS_COLUMN]))
     missing = [r for r in references if r not in present]
     if required and missing:
@@ -166,7 +178,7 @@ def comparisons(trials: pd.DataFrame, references=REFERENCES, required: bool = Fa
 
 def format_comparison(row: pd.Series, setting: list[str]) -> str:
     """`bce - ce  test/uniform_acc  +0.010 [+0.004, +0.016]  p=0.011  n=3` (with the setting first)."""
-    where = " / ".join(f"{c.rsplit('.', 1)[-1]}={row[c]}" for c in setting)
+    where = " / ".join(f"{c.rsplit('.', 1)[-1]}={row[c]:.4g}" if isinstance(row[c], float) else f"{c.rsplit('.', 1)[-1]}={row[c]}" for c in setting)
     scale = " (log10)" if row["scale"] == "log10" else ""
     ci = ("[1 seed: no interval]" if row["n"] == 1 else "[no interval]") if pd.isna(row["ci_low"]) else f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
     p = "p=n/a" if pd.isna(row["p"]) else f"p={row['p']:.2g} (Holm {row['p_holm']:.2g})"

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mlflow.tracking import MlflowClient
 
-from analysis.runs import CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, HISTORY_ARTIFACT, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from analysis.runs import CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, HISTORY_ARTIFACT, PARENT_TAG, SPLITS, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
 
 TRIAL_FIELDS = [
     pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("sweep", pa.string()),
@@ -153,7 +153,7 @@ def metric_columns(columns: list[str]) -> list[str]:
 
     ordered: list[str] = []
     for prefix in ("", "final/", "best/"):
-        for split in ("train", "test"):
+        for split in SPLITS:
             if any(c.startswith(f"{prefix}{split}/") for c in columns):
                 ordered += [f"{prefix}{split}/{key}" for key in METRICS.keys()]
     return ordered + sorted(c for c in columns if "/" in c and c not in set(ordered))
@@ -219,28 +219,32 @@ class Exported:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith(("_path", "_figure")) and getattr(self, f.name) is not None}
 
 
-def export(tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None, references=None, claims: bool | None = None) -> Exported:
+def export(
+    tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None, references=None, claims: bool | None = None, include_stopped: bool = False,
+) -> Exported:  # fmt: skip
     """Write trials.parquet and epochs.parquet into out_dir; when the runs vary loss.name also
     losses.parquet, fig_losses.png and comparisons.parquet (against `references`, default CE and
     BCE where present; references given and absent are MissingReference); claims.parquet when
     `claims`, or by default when the runs can test a claim; fig_layers.png when they logged
-    layers. Returns the paths and the tables."""
+    layers. The final-epoch tables leave out the trials a scheduler stopped early unless
+    `include_stopped` (trials.parquet and epochs.parquet always hold them). Returns the paths and the tables."""
     from analysis.claims import can_test_claims, claims_table  # matplotlib and scipy; they import this module
     from analysis.compare import REFERENCES, comparisons
     from analysis.layers import write_layer_figure
     from analysis.losses import compares_losses, write_loss_outputs
-    from analysis.paper import finished
+    from analysis.paper import counting_stopped, finished
     from analysis.summary import settings_table
 
     client = MlflowClient(tracking_uri)
     notes: list[str] = []
-    trials, epochs = tables(client, experiment, parent_run_id, notes=notes)
+    logged, epochs = tables(client, experiment, parent_run_id, notes=notes)
+    trials = counting_stopped(logged) if include_stopped else logged  # what the tables below count
     # Before anything is written: a reference asked for and absent is bad input.
     compared = comparisons(trials, references or REFERENCES, required=references is not None) if compares_losses(finished(trials)) else None
     exported = Exported(
-        write_parquet(trials, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
+        write_parquet(logged, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
-        trials,
+        logged,
         epochs,
         notes=notes,
     )

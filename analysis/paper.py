@@ -53,6 +53,14 @@ def is_finished(trials: pd.DataFrame) -> pd.Series:
     return trials["status"] == "finished" if "status" in trials else pd.Series(True, index=trials.index)
 
 
+def counting_stopped(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials with those a scheduler stopped early (status "stopped") counted as finished: their
+    final epoch is the one they were stopped at (`ncsweep analyze --include-stopped`)."""
+    if "status" not in trials:
+        return trials
+    return trials.assign(status=trials["status"].replace("stopped", "finished"))
+
+
 def finished(trials: pd.DataFrame) -> pd.DataFrame:
     """The trials the paper would report: status == "finished" (all rows when there is no status)."""
     out = normalized(trials)

@@ -13,7 +13,8 @@ CONFIG_TAG = "ncsweep.config"  # the full trial config as JSON: typed values for
 SWEEP_TAG = "ncsweep.sweep"
 SHA_TAG = "ncsweep.spec_sha256"
 COMMIT_TAG = "ncsweep.git_commit"
-METRIC_PREFIXES = ("train/", "test/", "optim/", "time/", "layers/")  # what a trial logs, step = epoch (layers/<name>/depth: a tapped layer's order)
+METRIC_PREFIXES = ("train/", "val/", "test/", "optim/", "time/", "sys/", "layers/")  # what a trial logs, step = epoch (layers/<name>/depth: a tapped layer's order)
+SPLITS = ("train", "val", "test")  # the metric splits, in table order (val: data.val_fraction)
 BEST_PREFIX = "best/"  # best/<split>/<metric>: the metrics of the best-test-accuracy epoch
 BEST_EPOCH_TAG = "ncsweep.best_epoch"
 DISTRIBUTIONS_ARTIFACT = "distributions.json"  # final bias vector + per-sample score samples

@@ -23,18 +23,42 @@ CLUSTER_STORAGE = "~/ncsweep_results"  # expanded on the cluster, by the job's d
 
 def cmd_validate(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)
-    print(f"{args.sweep}: {len(sweep.trials)} trials")
+    search = sweep.spec.search
+    if search is None:
+        print(f"{args.sweep}: {sweep.total} trials")
+    else:
+        points = len({t.group for t in sweep.trials})
+        print(f"{args.sweep}: {sweep.total} trials ({points} points x {search.num_samples} {search.algorithm} samples x {len(sweep.spec.seeds)} seeds)")
     for key, values in sweep.varied().items():
         print(f"  {key}: {', '.join(map(str, values))}")
+    if search is not None:
+        print(f"search space (judged on {search.metric}, {search.mode}; seed {search.seed}):")
+        for key, distribution in search.space.items():
+            print(f"  {key}: {distribution.describe()}")
+        if sweep.spec.scheduler is not None:
+            asha = sweep.spec.scheduler
+            print(f"early stopping: ASHA, grace period {asha.grace_period} epochs, reduction factor {asha.reduction_factor:g}")
+    if args.bench and not args.cluster:
+        raise BadInput("--bench: the estimate needs the cluster too, e.g. --cluster gpus=8,cpus=64")
     if args.cluster:
         from orchestrator.capacity import capacity, parse_cluster
 
         cluster = parse_cluster(args.cluster)
         res = sweep.spec.resources
-        fit = capacity(res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), len(sweep.trials), sweep.spec.max_concurrent)
+        fit = capacity(res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), sweep.total, sweep.spec.max_concurrent)
         if fit.at_once == 0:
             raise BadInput(f"{args.sweep}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on --cluster {args.cluster}")
         print(f"on {args.cluster}: {fit.at_once} trials at once (limited by {fit.limited_by}; cpu {res.cpu:g}, gpu {res.gpu:g} per trial), {fit.waves} waves")
+        if args.bench:
+            from orchestrator.cost import estimate, load_bench
+            from orchestrator.progress import format_duration
+
+            cost = estimate(sweep, cluster, load_bench(args.bench))
+            print(
+                f"estimate: {format_duration(cost.wall_s)} wall time, {cost.trial_hours:.3g} trial hours, {cost.gpu_hours:.3g} GPU hours (training and metrics passes; not the seconds each trial takes to start)"
+            )
+            for note in cost.notes:
+                print(f"  {note}")
     sys.stdout.flush()
     if not args.no_data_check:
         from orchestrator.preflight import check_inputs  # torch and torchvision: only when needed
@@ -45,6 +69,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)  # every trial validated before anything starts (or imported)
+    uri = ready_to_run(sweep, args)
+    from orchestrator.results_output import report_outcome
+    from orchestrator.runner import run_sweep
+
+    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources, args.verbose)
+    return report_outcome(sweep, uri, outcome, args.per_trial)
+
+
+def ready_to_run(sweep, args: argparse.Namespace) -> str:
+    """Everything `run` (and `tune`) checks before Ray starts: the data, that a trial fits this
+    machine (a cluster is checked once joined), the tracking store answers; the caches warmed.
+    Returns the tracking URI."""
     from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs, warm_caches
     from orchestrator.tracking_uri import resolve_tracking_uri, tracking_uri_source
@@ -55,23 +91,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
     res = sweep.spec.resources
-    if not args.wait_for_resources and not os.environ.get("RAY_ADDRESS"):  # a cluster is checked once joined
+    if not args.wait_for_resources and not os.environ.get("RAY_ADDRESS"):
         from orchestrator.capacity import check_fits, local_node
 
         check_fits(res.cpu, res.gpu, [local_node(count_gpus=res.gpu > 0)], "this machine (a local Ray)", args.sweep)
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     # Before Ray starts: a dead server would otherwise show up only as the first trial reports.
     check_reachable(uri, tracking_uri_source(args.tracking_uri, sweep.spec.tracking_uri, sweep.path))
-    from orchestrator.runner import run_sweep
-
     warm_caches(t.config for t in sweep.trials)
-    outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources, args.verbose)
-    return report_outcome(sweep, uri, outcome, args.per_trial)
+    return uri
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from orchestrator.mlflow_store import check_reachable
     from orchestrator.preflight import check_inputs
+    from orchestrator.results_output import report_outcome
     from orchestrator.runner import resume_sweep
     from orchestrator.spec import sweep_from_text
     from orchestrator.storage import normalize, read_run_info
@@ -79,45 +113,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     results_dir = normalize(args.results_dir)
     info = read_run_info(results_dir)
     sweep = sweep_from_text(info.sweep_path, info.sweep_text)
+    if sweep.spec.search is not None:
+        raise BadInput(f"{results_dir}: sweep {sweep.spec.name!r} has a search, which cannot be resumed (its searcher's state is per point); run it again. Nothing was started.")
     check_inputs((t.config for t in sweep.trials), info.sweep_path)
     check_reachable(info.tracking_uri, f"{results_dir}: tracking store")
     outcome = resume_sweep(sweep, info, results_dir, args.verbose)
     return report_outcome(sweep, info.tracking_uri, outcome, args.per_trial)
-
-
-def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
-    """Parquet next to Tune's results, the summary tables, and where everything is."""
-    from analysis.export import NoRuns
-    from orchestrator.mlflow_store import with_backoff
-    from orchestrator.results_output import compare_line, print_files, print_results
-    from orchestrator.storage import export_to
-
-    try:
-        exported = with_backoff(lambda: export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id), "reading the runs back for the tables")
-    except NoRuns as exc:  # no trial got as far as starting
-        print(f"no results to export: {exc}", file=sys.stderr)
-        if outcome.interrupted:
-            print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
-            return INTERRUPTED
-        return TRIAL_FAILED
-    print()
-    print_results(exported, per_trial, after_run=True)
-    statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (len(sweep.trials) - len(outcome.statuses))
-    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    print(f"\n{len(sweep.trials)} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    from mlflow.tracking import MlflowClient
-
-    from orchestrator.tracking import publish_summary
-
-    local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
-    publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local)
-    print_files(exported)
-    print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
-    print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))
-    if outcome.interrupted:
-        print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
-        return INTERRUPTED
-    return OK if outcome.ok else TRIAL_FAILED
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -128,7 +129,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     uri = resolve_tracking_uri(args.tracking_uri, sweep.spec.tracking_uri)
     command = jobs.entrypoint(Path(args.sweep), uri, args.storage, args.max_concurrent, args.wait_for_resources)
     job_id, url = jobs.submit(args.address, command, sweep.spec.name)
-    print(f"Submitted sweep {sweep.spec.name!r} ({len(sweep.trials)} trials) as Ray job {job_id}")
+    print(f"Submitted sweep {sweep.spec.name!r} ({sweep.total} trials) as Ray job {job_id}")
     print(f"Dashboard: {url}")
     if not uri.startswith(("http://", "https://")):
         print(f"MLflow:    {uri} (a path on the machine that runs the job; use --tracking-uri http://... for a server)")
@@ -242,7 +243,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:
-        exported = export(uri, args.experiment, Path(args.out), args.parent, references=args.reference, claims=args.claims or None)
+        exported = export(uri, args.experiment, Path(args.out), args.parent, references=args.reference, claims=args.claims or None, include_stopped=args.include_stopped)
     except NoRuns as exc:
         raise BadInput(f"--experiment {args.experiment}: {exc}") from None
     except MissingReference as exc:
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep")
     p.add_argument("--no-data-check", action="store_true", help="only check the file (e.g. one meant for a cluster)")
     p.add_argument("--cluster", metavar="gpus=N,cpus=N", help="say how many trials such a cluster runs at once")
+    p.add_argument("--bench", metavar="BENCH.json", help="with --cluster: estimate the wall time and GPU hours from what `ncsweep bench` measured")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
@@ -352,10 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri")
     p.add_argument("--paper", action="store_true", help="also the paper's tables (Parquet) and figures (PNG)")
     p.add_argument("--reference", action="append", metavar="LOSS", help="compare every loss against this one (repeat for several; default ce and bce where present)")
+    p.add_argument("--include-stopped", action="store_true", help="count trials a scheduler stopped early in the final-epoch tables (at the epoch they stopped)")
     p.add_argument("--claims", action="store_true", help="the paper's claims table even when the runs vary none of its axes")
     p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds")
     p.add_argument("--format", metavar="md,latex", help="also every summary table as Markdown and/or LaTeX (mean ± CI, best per column in bold)")
     p.set_defaults(func=cmd_analyze)
+
+    from orchestrator.tuning import add_parser as add_tune
+
+    add_tune(sub)
     return parser
 
 

@@ -5,6 +5,8 @@ The CLI turns `BadInput` into exit code 2 before Ray or MLflow are touched.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -43,6 +45,11 @@ def resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ..
             label = f"{registry.kind} {holder.names()[0]!r}" if holder and len(holder.names()) == 1 else registry.kind
             continue
         annotation = field.annotation if field else None
+        if typing.get_origin(annotation) is dict and parts:  # dict[str, Model]: the key, then the model
+            clean.append(parts.pop(0))
+            annotation = typing.get_args(annotation)[1]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # Model | None
+            annotation = next((a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)), None)
         holder = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
         label = ""
     return (*clean, *parts), holder, label

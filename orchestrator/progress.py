@@ -47,6 +47,16 @@ class SweepProgress:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     # -- fed by the tracker -------------------------------------------------------------
+    def claim(self, slot_prefix: str, name: str, epochs: int) -> None:
+        """A search's trial got its name: it takes one of the placeholder slots `<prefix>#<i>`
+        that stood for the trials not yet sampled (a new dict: the progress thread may be reading)."""
+        table = dict(self.epochs)
+        slot = next((key for key in table if key.startswith(slot_prefix + "#")), None)
+        if slot is not None:
+            del table[slot]
+        table[name] = epochs
+        self.epochs = table
+
     def on_result(self, name: str, result: dict) -> None:
         state = self.running.setdefault(name, Running())
         state.epoch = int(result.get("epoch", state.epoch))

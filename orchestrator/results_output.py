@@ -4,6 +4,11 @@ paper's claims, and where every file is."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+OK, TRIAL_FAILED, INTERRUPTED = 0, 1, 130  # as orchestrator/cli.py
+
 MAX_COMPARISON_LINES = 40  # the rest are in comparisons.parquet
 
 
@@ -82,3 +87,39 @@ def parse_formats(text: str | None) -> list[str]:
     if unknown:
         raise BadInput(f"--format {text}: unknown format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
     return chosen
+
+
+def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
+    """Parquet next to Tune's results, the summary tables, and where everything is."""
+    from analysis.export import NoRuns
+    from orchestrator.mlflow_store import with_backoff
+    from orchestrator.results_output import compare_line, print_files, print_results
+    from orchestrator.storage import export_to
+
+    try:
+        exported = with_backoff(lambda: export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id), "reading the runs back for the tables")
+    except NoRuns as exc:  # no trial got as far as starting
+        print(f"no results to export: {exc}", file=sys.stderr)
+        if outcome.interrupted:
+            print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+            return INTERRUPTED
+        return TRIAL_FAILED
+    outcome.exported = exported  # for `ncsweep tune`, which picks the best trials from it
+    print()
+    print_results(exported, per_trial, after_run=True)
+    statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (sweep.total - len(outcome.statuses))
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    print(f"\n{sweep.total} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    from mlflow.tracking import MlflowClient
+
+    from orchestrator.tracking import publish_summary
+
+    local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
+    publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local, sweep.spec.resources.gpu)
+    print_files(exported)
+    print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
+    print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))
+    if outcome.interrupted:
+        print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+        return INTERRUPTED
+    return OK if outcome.ok else TRIAL_FAILED

@@ -25,7 +25,7 @@ from orchestrator.mlflow_store import new_sqlite_file, with_backoff
 from orchestrator.progress import SweepProgress
 from orchestrator.spec import Sweep
 from orchestrator.storage import RunInfo, join, normalize, write_run_info
-from orchestrator.tracking import INTERRUPTED_STATUS, MlflowTracker, start_parent_run
+from orchestrator.tracking import INTERRUPTED_STATUS, STOPPED_STATUS, MlflowTracker, start_parent_run
 from orchestrator.trainable import train_trial
 
 # Tune snapshots its experiment state at most every this many seconds ("auto" waits >= 10 s). After
@@ -48,11 +48,14 @@ class SweepOutcome:
     statuses: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
     interrupted: bool = False  # stopped by SIGINT/SIGTERM; `ncsweep resume results_dir` continues it
+    samples: dict = field(default_factory=dict)  # a search's trial name -> search.Sample
+    exported: object = None  # the tables read back once it ended (analysis.export.Exported)
 
     @property
     def ok(self) -> bool:
-        """Every trial finished (a diverged, errored or never-run trial makes the sweep not ok)."""
-        return len(self.statuses) == self.total and all(s == "finished" for s in self.statuses.values())
+        """Every trial finished or was stopped early by the scheduler (a diverged, errored or
+        never-run trial makes the sweep not ok)."""
+        return len(self.statuses) == self.total and all(s in ("finished", STOPPED_STATUS) for s in self.statuses.values())
 
 
 def ensure_ray() -> None:
@@ -127,9 +130,25 @@ def check_cluster_fits(sweep: Sweep) -> None:
     check_fits(res.cpu, res.gpu, nodes, f"the Ray cluster ({len(nodes)} nodes)", str(sweep.path))
 
 
-def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False, verbose: bool = False) -> SweepOutcome:
+@dataclass
+class Started:
+    """A sweep execution under way: its MLflow parent run, results folder, tracker and progress view."""
+
+    client: MlflowClient
+    parent_run_id: str
+    run_name: str
+    storage: str
+    results_dir: str  # <storage>/<run_name>
+    tracker: MlflowTracker
+    progress: SweepProgress
+    started: float
+    verbosity: int
+
+
+def start_sweep(sweep: Sweep, tracking_uri: str, storage: str, wait_for_resources: bool, verbose: bool, progress: SweepProgress | None = None) -> Started:
+    """Ray up, the parent run created, RUN_INFO written: what every sweep execution begins with."""
     started = time.time()
-    tune_verbosity = quiet_ray(verbose)
+    verbosity = quiet_ray(verbose)
     run_name = f"{sweep.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     storage = normalize(storage)
     client = MlflowClient(tracking_uri)
@@ -143,8 +162,17 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
     parent_run_id = with_backoff(lambda: start_parent_run(client, sweep, run_name), "starting the sweep's parent run")
     results_dir = join(storage, run_name)
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
-    progress = progress_for(sweep)
+    progress = progress or progress_for(sweep)
     tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result)
+    return Started(client, parent_run_id, run_name, storage, results_dir, tracker, progress, started, verbosity)
+
+
+def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False, verbose: bool = False) -> SweepOutcome:
+    if sweep.spec.search is not None:
+        from orchestrator.search import run_search
+
+        return run_search(sweep, tracking_uri, storage, max_concurrent, wait_for_resources, verbose)
+    run = start_sweep(sweep, tracking_uri, storage, wait_for_resources, verbose)
     trials = [t.name for t in sweep.trials]
     checkpoints = sweep.spec.checkpoint
     tuner = tune.Tuner(
@@ -158,15 +186,21 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
             trial_name_creator=MlflowTracker.trial_name,
             trial_dirname_creator=MlflowTracker.trial_name,
         ),
-        run_config=tune.RunConfig(
-            name=run_name, storage_path=storage, callbacks=[tracker], verbose=tune_verbosity,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints.keep),
-            failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
-        ),
+        run_config=tune_run_config(sweep, run.run_name, run.storage, run),
     )  # fmt: skip
-    print(f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {parent_run_id})", flush=True)
-    print(f"Results:  {results_dir}  (if this driver dies: ncsweep resume {results_dir})", flush=True)
-    return _fit(tuner, client, tracker, results_dir, len(trials), started, progress)
+    print(f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {run.parent_run_id})", flush=True)
+    print(f"Results:  {run.results_dir}  (if this driver dies: ncsweep resume {run.results_dir})", flush=True)
+    return fit_tuners([tuner], run.client, run.tracker, run.results_dir, sweep.total, run.started, run.progress)
+
+
+def tune_run_config(sweep: Sweep, name: str, storage: str, run: Started) -> tune.RunConfig:
+    """Tune's run settings of a sweep: where its state goes, our tracker, checkpoints and retries."""
+    checkpoints = sweep.spec.checkpoint
+    return tune.RunConfig(
+        name=name, storage_path=storage, callbacks=[run.tracker], verbose=run.verbosity,
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints.keep),
+        failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
+    )  # fmt: skip
 
 
 def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = False) -> SweepOutcome:
@@ -185,7 +219,7 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = 
           f"{len(ended)} of {len(sweep.trials)} trials had ended", flush=True)  # fmt: skip
     # The restored Tuner unpickles its callbacks as this process's tracker (see MlflowTracker).
     tuner = tune.Tuner.restore(results_dir, trainable(sweep), resume_unfinished=True, resume_errored=True)
-    return _fit(tuner, client, tracker, results_dir, len(sweep.trials), started, progress)
+    return fit_tuners([tuner], client, tracker, results_dir, len(sweep.trials), started, progress)
 
 
 class StopOnSignal:
@@ -214,12 +248,17 @@ class StopOnSignal:
         return False
 
 
-def _fit(tuner, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float, progress: SweepProgress) -> SweepOutcome:
+def fit_tuners(tuners, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float, progress: SweepProgress) -> SweepOutcome:
+    """Fit each tuner in turn (a search has one per grid x cases point; the iterable may build
+    them lazily), until one is stopped by a signal; then end the parent run."""
     progress.start()
     stop = StopOnSignal()
     try:
         with stop:
-            tuner.fit()
+            for tuner in tuners:
+                tuner.fit()
+                if stop.received is not None:
+                    break
     finally:
         progress.stop()
         tracker.flush()  # the queued MLflow writes of the last results (and of an interrupt's)

@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from orchestrator.errors import BadInput, dotted, from_validation
+from orchestrator.search_spec import SchedulerSpec, SearchSpec
 from trainers.config import TrialConfig, set_dotted
 from trainers.strict import StrictModel
 
@@ -53,6 +54,12 @@ class SweepSpec(StrictModel):
     max_concurrent: int | None = Field(None, ge=1)
     checkpoint: CheckpointSpec = CheckpointSpec()
     failure: FailureSpec = FailureSpec()
+    search: SearchSpec | None = None  # sampled configurations per grid x cases point (search_spec.py)
+    scheduler: SchedulerSpec | None = None  # early stopping of a search's trials
+    # A search that selects on a test-split metric is bad input unless this says the user means it.
+    allow_test_selection: bool = False
+    # The seeds `ncsweep tune` runs each point's best configuration with (best.yaml).
+    final_seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Trial:
     name: str
     config: TrialConfig
     group: str = ""
+    overrides: tuple[tuple[str, Any], ...] = ()  # what the grid and the case set, the seed left out
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,11 @@ class Sweep:
     spec: SweepSpec
     text: str
     trials: tuple[Trial, ...]
+
+    @property
+    def total(self) -> int:
+        """Trials the sweep runs: one per expanded trial, times the samples of a search."""
+        return len(self.trials) * (self.spec.search.num_samples if self.spec.search else 1)
 
     @property
     def sha256(self) -> str:
@@ -100,7 +113,8 @@ SHORT = {
 }  # fmt: skip
 
 
-def _label(key: str, value: Any) -> str:
+def name_part(key: str, value: Any) -> str:
+    """One override in a run name: `bce`, `init5`, `lr0.001`."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if key.endswith(".name") or key.endswith(".bias") or isinstance(value, str):
@@ -109,7 +123,7 @@ def _label(key: str, value: Any) -> str:
 
 
 def trial_name(overrides: list[tuple[str, Any]]) -> str:
-    return "-".join(_label(k, v) for k, v in overrides) or "trial"
+    return "-".join(name_part(k, v) for k, v in overrides) or "trial"
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -171,7 +185,12 @@ def _build(path: Path, text: str, raw: Any) -> Sweep:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise from_validation(exc, str(path), SweepSpec) from None
-    return Sweep(path, spec, text, tuple(expand(spec, str(path))))
+    trials = tuple(expand(spec, str(path)))
+    if spec.search is not None or spec.scheduler is not None:
+        from orchestrator.search_spec import check_search
+
+        check_search(spec, trials, str(path))
+    return Sweep(path, spec, text, trials)
 
 
 def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
@@ -210,7 +229,8 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
                 if name in names:
                     name = f"{name}-{len(trials)}"
                 names.add(name)
-                trials.append(Trial(name, config, trial_name([(k, v) for k, v in named if k != "seed"])))
+                group = trial_name([(k, v) for k, v in named if k != "seed"])
+                trials.append(Trial(name, config, group, tuple((k, v) for k, v in overrides if k != "seed")))
     return trials
 
 

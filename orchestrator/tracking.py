@@ -51,6 +51,7 @@ from analysis.runs import (
     TABLES_DIR,
     TRIAL_TAG,
 )  # fmt: skip
+from orchestrator.cost import bill
 from orchestrator.mlflow_store import BackgroundWriter, with_backoff
 from orchestrator.spec import Sweep
 from trainers.report import DISTRIBUTIONS
@@ -113,7 +114,7 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
         SWEEP_TAG: sweep.spec.name,
         SHA_TAG: sweep.sha256,
         COMMIT_TAG: git_commit(Path(__file__).parent),
-        "ncsweep.trials": str(len(sweep.trials)),
+        "ncsweep.trials": str(sweep.total),
         "mlflow.note.content": sweep.spec.description,
     }
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
@@ -127,7 +128,8 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
 _LIVE: dict[str, MlflowTracker] = {}
 RUNNING_STATUS = "running"
 INTERRUPTED_STATUS = "interrupted"  # stopped by SIGINT/SIGTERM; a resume continues it
-FINAL_STATUSES = ("finished", "diverged", "error")
+STOPPED_STATUS = "stopped"  # ended early by the scheduler (ASHA): not an error
+FINAL_STATUSES = ("finished", "diverged", "error", STOPPED_STATUS)
 NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
 
 
@@ -164,6 +166,10 @@ class MlflowTracker(Callback):
         self.writer = BackgroundWriter()
         self.flush_s = float(os.environ.get(FLUSH_ENV, 5))
         self.pending: dict[str, Pending] = {}
+        # A search's trials are not known before Tune samples them: `resolve` turns a Tune trial
+        # into its `Trial` (name, config, group) the first time it is seen (orchestrator/search.py).
+        self.resolve: Callable[[object], object] | None = None
+        self.names: dict[str, str] = {}  # Tune trial id -> name, for resolved trials
         _LIVE[parent_run_id] = self
 
     def __reduce__(self):
@@ -214,6 +220,17 @@ class MlflowTracker(Callback):
     def trial_name(trial) -> str:
         return trial.config["trial"]
 
+    def name_of(self, trial) -> str:
+        """The trial's name: in its config for an expanded sweep, resolved once for a search's."""
+        if "trial" in trial.config:
+            return trial.config["trial"]
+        name = self.names.get(trial.trial_id)
+        if name is None:
+            resolved = self.resolve(trial)
+            self.trials[resolved.name] = resolved
+            name = self.names[trial.trial_id] = resolved.name
+        return name
+
     def adopt_existing_runs(self) -> dict[str, str]:
         """Continue the child runs already under the parent run (a resumed sweep): their run ids,
         their last logged epoch, their histories (for best/), and the status of those that ended.
@@ -239,7 +256,7 @@ class MlflowTracker(Callback):
         return dict(self.statuses)
 
     def on_trial_start(self, iteration, trials, trial, **info):
-        name = self.trial_name(trial)
+        name = self.name_of(trial)
         if name in self.started:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
                 self._write("tagging a restarted trial", lambda run_id: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS), name)
@@ -262,7 +279,7 @@ class MlflowTracker(Callback):
             self._write(f"logging the params of {name}", lambda run_id, chunk=chunk: self.client.log_batch(run_id, params=chunk), name)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        name = self.trial_name(trial)
+        name = self.name_of(trial)
         if "epoch" not in result:  # Tune's own end-of-trial record, e.g. after a resume at the last epoch
             return
         step = int(result["epoch"])
@@ -308,19 +325,25 @@ class MlflowTracker(Callback):
         if epoch is None:
             return [], []
         now = int(time.time() * 1000)
-        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items() if key.startswith(("train/", "test/"))]
+        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items() if key.startswith(("train/", "val/", "test/"))]
         return metrics, [RunTag(BEST_EPOCH_TAG, str(epoch))]
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        name = self.trial_name(trial)
+        name = self.name_of(trial)
         diverged = name in self.diverged or bool((trial.last_result or {}).get("diverged"))
-        self._finish(trial, "diverged" if diverged else "finished", RunStatus.FINISHED)
+        if diverged:
+            status = "diverged"
+        elif self.logged.get(name, 0) < self.trials[name].config.train.epochs:
+            status = STOPPED_STATUS  # the scheduler ended it before its last epoch
+        else:
+            status = "finished"
+        self._finish(trial, status, RunStatus.FINISHED)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self._finish(trial, "error", RunStatus.FAILED)
 
     def _finish(self, trial, status: str, run_status: int) -> None:
-        name = self.trial_name(trial)
+        name = self.name_of(trial)
         self.statuses[name] = status
         if name in self.started:
             best, tags = self._best(name)
@@ -337,12 +360,13 @@ class MlflowTracker(Callback):
             self.on_done(name, status, details)
 
 
-def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path]) -> None:
-    """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time
-    and the best trial (highest final test accuracy among the finished) as metrics and tags, and the
+def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path], gpu: float = 0.0) -> None:
+    """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time,
+    what it cost (sweep/trial_hours, sweep/gpu_hours: orchestrator/cost.py) and the best trial (highest final test accuracy among the finished) as metrics and tags, and the
     Parquet tables and figures as artifacts (tables/, figures/)."""
     metrics = {f"{SUMMARY_PREFIX}trials_{status}": float(n) for status, n in counts.items()}
     metrics[f"{SUMMARY_PREFIX}wall_s"] = float(wall_s)
+    metrics.update({f"{SUMMARY_PREFIX}{key}": value for key, value in bill(trials, gpu).items()})  # trial_hours, gpu_hours
     tags = []
     done = trials[trials["status"] == "finished"] if "status" in trials else trials.iloc[0:0]
     if "final/test/acc" in done and done["final/test/acc"].notna().any():

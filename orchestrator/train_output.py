@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from analysis.runs import SPLITS
 from analysis.text import text_table
 from trainers.metrics import METRICS
 
@@ -24,7 +25,7 @@ def _number(value: float) -> str:
 def final_tables(epoch: int, metrics: dict) -> str:
     """Every registered metric per split, then (when layers were tapped) the layer metrics per
     layer and split, layers in depth order (the reported `layers/<name>/depth`)."""
-    splits = [s for s in ("train", "test") if f"{s}/{METRICS.keys()[0]}" in metrics]
+    splits = [s for s in SPLITS if f"{s}/{METRICS.keys()[0]}" in metrics]
     if not splits:
         return ""
     rows = [[key, *(_number(metrics[f"{s}/{key}"]) for s in splits)] for key in METRICS.keys() if all(f"{s}/{key}" in metrics for s in splits)]

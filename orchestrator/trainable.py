@@ -27,10 +27,24 @@ def train_trial(tune_config: dict, configs: dict[str, dict]) -> None:
     Tune and continues after that epoch. The final distributions travel as one JSON string: Tune's
     result loggers would otherwise flatten thousands of list entries into columns.
     """
+    run_config(TrialConfig.model_validate(configs[tune_config["trial"]]), tune_config["checkpoint_every"])
+
+
+def train_sampled_trial(tune_config: dict, point: dict, seeds: list[int], checkpoint_every: int) -> None:
+    """The trainable of a search (orchestrator/search.py): Tune's config holds the sampled values
+    (`space`, dotted keys) and the seed's index (Repeater's `__trial_index__` for Optuna, a grid
+    key for the random search); `point` is the grid x cases point's config."""
+    from orchestrator.search_spec import sampled_config
+
+    index = tune_config.get("__trial_index__", tune_config.get("seed_index", 0))
+    run_config(sampled_config(point, tune_config["space"], seeds[index]), checkpoint_every)
+
+
+def run_config(config: TrialConfig, checkpoint_every: int) -> None:
+    """Train `config` under Tune: from its latest checkpoint when Tune restarts it, one report per epoch."""
     from trainers import run_trial  # torch: in the trial's worker only, the driver never needs it
     from trainers import state as train_state
 
-    config = TrialConfig.model_validate(configs[tune_config["trial"]])
     resume_from = None
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -50,4 +64,4 @@ def train_trial(tune_config: dict, configs: dict[str, dict]) -> None:
             train_state.save(state, Path(folder))
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    run_trial(config, report, tune_config["checkpoint_every"], resume_from)
+    run_trial(config, report, checkpoint_every, resume_from)

@@ -55,6 +55,8 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     assert len(fast[1]) == 4 * 3
     summary = parent.data.metrics
     assert summary["sweep/trials_finished"] == 2 and summary["sweep/trials_diverged"] == 2 and summary["sweep/wall_s"] > 0
+    # what it cost: the trials' wall times summed, and x resources.gpu (0 here)
+    assert 0 < summary["sweep/trial_hours"] < summary["sweep/wall_s"] * 4 / 3600 + 1e-9 and summary["sweep/gpu_hours"] == 0
     assert 0 <= summary["sweep/best_test_acc"] <= 1 and parent.data.tags["ncsweep.best_trial"].endswith("lr0.05-s0")
 
     children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")

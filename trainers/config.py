@@ -23,7 +23,7 @@ OptimizerName = Literal["sgd", "adamw"]
 ScheduleName = Literal["step", "cosine", "constant"]
 LrScaling = Literal["none", "linear"]
 Augment = Literal["none", "da1", "da1+da2"]
-Split = Literal["train", "test"]
+Split = Literal["train", "val", "test"]
 Precision = Literal["auto", "bf16", "fp32"]
 
 
@@ -142,10 +142,19 @@ class TrialConfig(Section):
             raise ValueError(f"schedule.min_lr is the cosine schedule's floor; schedule.name is {self.schedule.name!r} (use 'cosine' or drop min_lr)")
         if self.schedule.min_lr >= self.effective_lr:
             raise ValueError(f"schedule.min_lr {self.schedule.min_lr:g} must be below the learning rate ({self.effective_lr:g})")
+        if "val" in self.metrics.splits and not self.data.val_fraction:
+            raise ValueError("metrics.splits: 'val' needs a validation split; set data.val_fraction (e.g. 0.1) or drop 'val'")
         if self.loss.needs_cosine and not self.classifier.cosine:
             takes = ", ".join(n for cls in CLASSIFIERS.variants() if cls.cosine for n in cls.names())
             raise ValueError(f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has none (use {takes})")
         return self
+
+    @property
+    def metric_splits(self) -> tuple[str, ...]:
+        """The splits the metrics pass measures: metrics.splits, plus `val` whenever the data has
+        a validation split (data.val_fraction), since a search selects on it."""
+        splits = tuple(self.metrics.splits)
+        return splits + ("val",) if self.data.val_fraction and "val" not in splits else splits
 
     @property
     def effective_lr(self) -> float:

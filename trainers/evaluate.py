@@ -87,7 +87,7 @@ def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool 
     (trainers/setup.py), by default config.loss bound to `data`."""
     bias = model.head.bias_vector()
     ctx = Context.from_head(model.head, loss if loss is not None else bind_loss(config.loss, data), config.regularization.lambda_b)
-    splits = sorted(config.metrics.splits, key=lambda s: s != "train")  # train first: the NCC centres
+    splits = sorted(config.metric_splits, key=lambda s: s != "train")  # train first: the NCC centres
     train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}

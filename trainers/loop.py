@@ -20,6 +20,7 @@ from trainers.losses import soft_targets
 from trainers.models import Classifier
 from trainers.report import CHECKPOINT, DISTRIBUTIONS, DIVERGED, FINISHED, Report  # noqa: F401 - re-exported
 from trainers.setup import Trainee, prepare
+from trainers.usage import peak_mem_mb, reset_peak_memory
 
 
 def regularized_objective(config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor) -> torch.Tensor:
@@ -94,7 +95,8 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
     CHECKPOINT (the training state). `resume_from` (such a state) continues after its epoch: the
     epochs already done are neither trained nor reported again.
 
-    Every epoch reports `optim/lr` and `optim/batch_loss`; every `metrics.every` epochs and at the
+    Every epoch reports `optim/lr`, `optim/batch_loss`, `time/epoch_s`, `time/train_images_per_s`
+    (training only, the metrics pass excluded) and `sys/peak_mem_mb` (trainers/usage.py); every `metrics.every` epochs and at the
     last one also `<split>/<metric>`. A non-finite training loss stops the trial: its last report
     carries `diverged = 1.0` and the return value is "diverged"; otherwise "finished". The last
     epoch's report also holds DISTRIBUTIONS (final bias and score samples).
@@ -103,18 +105,22 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
     model, optimizer, scheduler, generator = t.model, t.optimizer, t.scheduler, t.generator
     done = train_state.restore(resume_from, model, optimizer, scheduler, generator) if resume_from else 0
     epochs = config.train.epochs
+    device = next(model.parameters()).device
+    reset_peak_memory(device)
     for epoch in range(done + 1, epochs + 1):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        batch_loss = train_epoch(t).item()
+        batch_loss = train_epoch(t).item()  # .item() syncs: the time below is the training's own
+        trained_s = time.perf_counter() - started
         scheduler.step()
-        metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss}
+        metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss, "time/train_images_per_s": t.data.train_size / trained_s}
         if not math.isfinite(batch_loss):
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
             metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap, loss=t.loss))
         metrics["time/epoch_s"] = time.perf_counter() - started
+        metrics["sys/peak_mem_mb"] = peak_mem_mb(device)
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
             metrics[CHECKPOINT] = train_state.capture(epoch, model, optimizer, scheduler, generator)
         report(epoch, metrics)

@@ -45,6 +45,9 @@ class DataVariant(Variant):
     # which keeps the first n of each class in file order).
     sample_size: int | None = Field(None, ge=1)
     label_noise: LabelNoise | None = None  # on the training split only; see LabelNoise
+    # This fraction of each class of the training split becomes the `val` split (stratified, drawn
+    # with split_seed, clean labels): what a search selects on, never the test split.
+    val_fraction: float | None = Field(None, gt=0.0, lt=1.0)
 
     def load(self):
         """The data: a TensorData (in memory) or an object with its interface."""

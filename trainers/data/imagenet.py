@@ -78,6 +78,7 @@ class ImageFolderData:
     workers: int
     device: Any = field(default_factory=_cpu)
     train_clean: Any = None  # the training labels before data.label_noise (a long tensor), or None
+    val_set: Any = None  # the validation split carved out of train_set (data.val_fraction), or None
 
     def train_labels(self, clean: bool = False):
         import torch
@@ -98,6 +99,18 @@ class ImageFolderData:
         keep = indices.tolist()
         clean = None if self.train_clean is None else self.train_clean[indices]
         return self._relabelled([self.train_set.samples[i] for i in keep], clean)
+
+    def with_val(self, train, val) -> ImageFolderData:
+        """The training images at `val` become the validation split; those at `train` stay."""
+        carved = self.train_subset(train)
+        carved.val_set = copy.copy(self.train_set)
+        carved.val_set.samples = carved.val_set.imgs = [self.train_set.samples[i] for i in val.tolist()]
+        carved.val_set.targets = [label for _, label in carved.val_set.samples]
+        return carved
+
+    @property
+    def has_val(self) -> bool:
+        return self.val_set is not None
 
     def with_train_labels(self, labels) -> ImageFolderData:
         """The same images trained on `labels`; the labels they had stay as the clean ones."""
@@ -167,7 +180,7 @@ class ImageFolderData:
 
         from trainers.data.tensors import subset_indices
 
-        dataset = copy.copy(self.train_set if split == "train" else self.test_set)
+        dataset = copy.copy({"train": self.train_set, "val": self.val_set}.get(split, self.test_set))
         dataset.transform = _to_uint8(self.image_size, train=False)
         keep = subset_indices(len(dataset), max_samples, seed)
         if keep is not None:

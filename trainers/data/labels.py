@@ -1,5 +1,5 @@
-"""The training split as a trial sees it: `data.sample_size` samples per class and
-`data.label_noise`, both pure functions of (the data, the settings, data.split_seed), so every
+"""The training split as a trial sees it: `data.val_fraction` carved out as a validation split,
+then `data.sample_size` samples per class and `data.label_noise`, both pure functions of (the data, the settings, data.split_seed), so every
 trial of a sweep, and a trial resumed on another node, trains on the same samples and labels.
 
 The noise models are those of the noisy-label literature (Patrini et al., CVPR 2017; Zhang and
@@ -36,6 +36,24 @@ def per_class_subset(labels: torch.Tensor, num_classes: int, n: int, seed: int) 
     return torch.cat(keep).sort().values
 
 
+def stratified_split(labels: torch.Tensor, num_classes: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, val): sorted indices, round(fraction * n_k) of each class k drawn uniformly with `seed`
+    into val (at least one per class, and at least one left to train on), the rest into train.
+    Stratified, so a class's share of the validation split is its share of the training split."""
+    gen = torch.Generator().manual_seed(seed)
+    val = []
+    for k in range(num_classes):
+        members = (labels == k).nonzero().squeeze(1)
+        if len(members) < 2:
+            raise ValueError(f"data.val_fraction: class {k} has {len(members)} training samples; a validation split needs at least 2 per class")
+        n = min(max(round(fraction * len(members)), 1), len(members) - 1)
+        val.append(members[torch.randperm(len(members), generator=gen)[:n]])
+    held = torch.cat(val).sort().values
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    keep[held] = False
+    return keep.nonzero().squeeze(1), held
+
+
 def smallest_class(labels: torch.Tensor, num_classes: int) -> int:
     return int(torch.bincount(labels, minlength=num_classes).min())
 
@@ -70,9 +88,14 @@ def noisy_labels(labels: torch.Tensor, num_classes: int, kind: str, rate: float,
 
 
 def prepare_train(data, cfg):
-    """`data` with the training split cut to cfg.sample_size per class, then its labels corrupted
-    by cfg.label_noise; the clean labels stay beside the noisy ones (`train_labels(clean=True)`)."""
+    """`data` with cfg.val_fraction of the training split carved out as the `val` split (clean
+    labels, before anything else: the same validation samples whatever the subset or the noise),
+    then the training split cut to cfg.sample_size per class, then its labels corrupted by
+    cfg.label_noise; the clean labels stay beside the noisy ones (`train_labels(clean=True)`)."""
     seed = cfg.split_seed
+    if getattr(cfg, "val_fraction", None):
+        # A seed of its own (+2): independent of the subset (+0) and the noise (+1) drawn below.
+        data = data.with_val(*stratified_split(data.train_labels(), data.num_classes, cfg.val_fraction, seed + 2))
     if cfg.sample_size is not None:
         data = data.train_subset(per_class_subset(data.train_labels(), data.num_classes, cfg.sample_size, seed))
     noise = cfg.label_noise

@@ -65,6 +65,9 @@ class TensorData:
     # The training labels before data.label_noise (None: no noise); y_train holds the labels the
     # model trains on, and the train-split metrics are computed against those.
     y_train_clean: torch.Tensor | None = None
+    # The validation split carved out of the training split (data.val_fraction), or None.
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -93,7 +96,19 @@ class TensorData:
         """The same data trained on `labels`; the labels it had stay as the clean ones."""
         return replace(self, y_train=labels.to(self.y_train.device), y_train_clean=self.train_labels(clean=True).to(self.y_train.device))
 
+    def with_val(self, train: torch.Tensor, val: torch.Tensor) -> TensorData:
+        """The training samples at `val` become the validation split; those at `train` stay."""
+        split = self.x_train.device
+        carved = self.train_subset(train)
+        return replace(carved, x_val=self.x_train[val.to(split)], y_val=self.train_labels(clean=True)[val].to(split))
+
+    @property
+    def has_val(self) -> bool:
+        return self.x_val is not None
+
     def split(self, name: str) -> Batch:
+        if name == "val":
+            return self.x_val, self.y_val
         return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
 
     def clean_labels(self, split: str, max_samples: int | None = None, seed: int = 0) -> torch.Tensor | None:
@@ -104,7 +119,7 @@ class TensorData:
         return self.y_train_clean if keep is None else self.y_train_clean[keep.to(self.y_train_clean.device)]
 
     def to(self, device: torch.device | str) -> TensorData:
-        names = ("x_train", "y_train", "x_test", "y_test", "y_train_clean")
+        names = ("x_train", "y_train", "x_test", "y_test", "y_train_clean", "x_val", "y_val")
         return replace(self, **{n: getattr(self, n).to(device) for n in names if getattr(self, n) is not None})
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
