@@ -45,6 +45,8 @@ def test_bf16_resnet18_on_cuda_agrees_with_fp32(tmp_path):
     assert bf16[1]["optim/batch_loss"] == pytest.approx(fp32[1]["optim/batch_loss"], rel=0.05)
     for key in ("train/acc", "test/acc"):
         assert abs(bf16[2][key] - fp32[2][key]) <= 0.15, (key, bf16[2][key], fp32[2][key])
+    # sys/peak_mem_mb is torch's CUDA peak of the trial (a ResNet-18 at batch 64: tens to hundreds of MB)
+    assert all(10 < h["sys/peak_mem_mb"] < 20_000 for h in (*bf16.values(), *fp32.values())), [h["sys/peak_mem_mb"] for h in fp32.values()]
 
 
 def test_metrics_on_the_gpu_agree_with_the_cpu_in_float64():
