@@ -101,7 +101,7 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
         if outcome.interrupted:
-            print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+            print(how_to_continue(sweep, outcome), flush=True)
             return INTERRUPTED
         return TRIAL_FAILED
     outcome.exported = exported  # for `ncsweep tune`, which picks the best trials from it
@@ -120,6 +120,13 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))
     if outcome.interrupted:
-        print(f"interrupted: continue with: ncsweep resume {outcome.results_dir}", flush=True)
+        print(how_to_continue(sweep, outcome), flush=True)
         return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
+
+
+def how_to_continue(sweep, outcome) -> str:
+    """The last line of an interrupted sweep: resume it, or (a search, not resumable) run it again."""
+    if sweep.spec.search is not None:
+        return f"interrupted: a search is not resumable; run it again: ncsweep run {sweep.path}"
+    return f"interrupted: continue with: ncsweep resume {outcome.results_dir}"
