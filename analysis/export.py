@@ -249,7 +249,7 @@ def export(
         notes=notes,
     )
     out_dir = Path(out_dir)
-    settings = settings_table(trials)
+    settings = settings_table(trials, logged["status"] if include_stopped and "status" in logged else None)
     exported = replace(exported, layers_figure=write_layer_figure(trials, out_dir), settings=settings, settings_path=write_typed(settings, out_dir / "settings.parquet"))
     losses = write_loss_outputs(trials, epochs, out_dir)
     if losses is not None:

@@ -75,16 +75,19 @@ def claim_7a(trials: pd.DataFrame) -> list[str]:
     return lines
 
 
-def settings_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per setting (what varied, the seed aside): its trials by status and the seed
+def settings_table(trials: pd.DataFrame, statuses: pd.Series | None = None) -> pd.DataFrame:
+    """One row per setting (what varied, the seed aside): its trials by status (`statuses` when
+    given: the logged ones, where `trials` counts stopped trials as finished) and the seed
     statistics of each SHOWN metric over its finished trials."""
     setting = varied_columns(trials)
     frame = trials.assign(_all="all") if not setting else trials
+    if statuses is not None:
+        frame = frame.assign(_counted=statuses)
     by = setting or ["_all"]
     done = frame[frame["status"] == "finished"] if "status" in frame else frame
     stats = seed_stats(done, by, {label: column for column, label in SHOWN.items() if column in done})
     if "status" in frame:
-        counts = frame.groupby(by, dropna=False)["status"].agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items())).rename("trials")
+        counts = frame.groupby(by, dropna=False)["_counted" if statuses is not None else "status"].agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items())).rename("trials")
         stats = stats.merge(counts.reset_index(), on=by, how="outer")
     if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
         inside = done.assign(_inside=bias_inside_scores(done)).groupby(by, dropna=False)["_inside"].agg(lambda s: f"{int(s.sum())}/{len(s)}")

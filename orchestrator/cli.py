@@ -251,6 +251,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print_results(exported, args.per_trial)
     print()
     print_files(exported)
+    if args.include_stopped:  # the paper's tables too count the trials a scheduler stopped
+        from dataclasses import replace
+
+        from analysis.paper import counting_stopped
+
+        exported = replace(exported, trials=counting_stopped(exported.trials))
     if args.paper:
         from analysis.publish import publish_paper
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -47,6 +48,16 @@ def test_a_random_search_with_asha_stops_some_trials_and_exits_0(ray_local, tmp_
     metrics = parent.data.metrics
     assert metrics["sweep/trials_stopped"] >= 1 and metrics["sweep/trial_hours"] > 0 and metrics["sweep/gpu_hours"] == 0
     assert parent.info.status == "FINISHED"
+    # the final-epoch tables leave the stopped trials out unless asked
+    for flag in ([], ["--include-stopped"]):
+        out = tmp_path / f"analysis{len(flag)}"
+        assert main(["analyze", "--experiment", "test-asha", "--out", str(out), "--tracking-uri", uri, *flag]) == 0
+        table = pd.read_parquet(out / "settings.parquet")
+        counts = [{status: int(n) for n, status in (part.split() for part in text.split(", "))} for text in table["trials"]]
+        assert any("stopped" in c for c in counts), table["trials"]  # the logged statuses, with or without the flag
+        expected = [c.get("finished", 0) + (c.get("stopped", 0) if flag else 0) for c in counts]
+        assert table["test acc_n"].fillna(0).astype(int).tolist() == expected, table[["trials", "test acc_n"]]
+        assert len(pd.read_parquet(out / "epochs.parquet")) == sum(len(MlflowClient(uri).get_metric_history(r.info.run_id, "optim/lr")) for r in runs)
 
 
 def test_optuna_with_a_seed_samples_the_same_values_twice(ray_local, tmp_path, capsys):
