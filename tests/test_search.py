@@ -247,3 +247,17 @@ def test_the_streamed_imagefolder_carves_the_same_kind_of_val_split(tmp_path):
     assert torch.bincount(val, minlength=3).tolist() == [2, 2, 2]
     held = {path for path, _ in data.val_set.samples}
     assert not held & {path for path, _ in data.train_set.samples} and all("/train/" in path for path in held)
+
+
+def test_the_shipped_search_sweeps_validate_with_the_counts_the_readme_gives(capsys):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    for name, count in (("digits.yaml", 16), ("tune_losses.yaml", 24)):
+        path = root / "sweeps/search" / name
+        assert main(["validate", str(path)]) == 0
+        assert capsys.readouterr().out.startswith(f"{path}: {count} trials (")
+        assert f"| `sweeps/search/{name}` | {count} |" in readme
+        sweep = load_sweep(path)
+        assert sweep.spec.search.metric.startswith("val/") and sweep.spec.scheduler is not None
