@@ -48,21 +48,36 @@ def points(sweep: Sweep) -> list[Trial]:
 
 class SampleNames:
     """Names one point's trials as Tune creates them: `<point>-<values>-s<seed>` in the group
-    `<point>-<values>` (the seeds of one sampled configuration pool in MLflow's group-by), with
-    `-n<k>` added when two different draws print alike (a choice drawn twice)."""
+    `<point>-<values>` (the seeds of one sampled configuration pool in MLflow's group-by). A draw
+    that repeats an earlier one's values (a choice-only space, or TPE suggesting a point again) is a
+    trial of its own: `-n<k>` sets its group apart."""
 
     def __init__(self, point: Trial, seeds: list[int], progress: SweepProgress, samples: dict[str, Sample]):
         self.point, self.seeds, self.progress, self.samples = point, seeds, progress, samples
-        self.labels: dict[str, str] = {}  # the draw as JSON -> its label
+        # the draw's values as JSON -> its draws so far: (label, the seed indices that have run it)
+        self.draws: dict[str, list[tuple[str, set[int]]]] = {}
+
+    def label(self, sampled: dict[str, Any], index: int) -> str:
+        """The draw's label. A draw's seeds are created one after another (Tune's grid over the
+        seed index; the Repeater's group), so a seed joins the first draw of these values that
+        lacks it, and a seed that every such draw has means a new draw."""
+        draws = self.draws.setdefault(json.dumps(sampled, sort_keys=True), [])
+        for label, indices in draws:
+            if index not in indices:
+                indices.add(index)
+                return label
+        used = {label for same in self.draws.values() for label, _ in same}
+        label, k = sample_label(sampled), len(used)
+        while label in used:
+            label, k = f"{sample_label(sampled)}-n{k}", k + 1
+        draws.append((label, {index}))
+        return label
 
     def __call__(self, trial) -> Trial:
         sampled = dict(trial.config["space"])
-        seed = self.seeds[trial.config.get(TRIAL_INDEX, trial.config.get(SEED_INDEX, 0))]
-        key = json.dumps(sampled, sort_keys=True)
-        if key not in self.labels:
-            label = sample_label(sampled)
-            self.labels[key] = label if label not in self.labels.values() else f"{label}-n{len(self.labels)}"
-        group = "-".join(part for part in (self.point.group if self.point.overrides else "", self.labels[key]) if part)
+        index = trial.config.get(TRIAL_INDEX, trial.config.get(SEED_INDEX, 0))
+        seed = self.seeds[index]
+        group = "-".join(part for part in (self.point.group if self.point.overrides else "", self.label(sampled, index)) if part)
         point = self.point.config.model_dump(mode="json")
         try:
             config = sampled_config(point, sampled, seed)

@@ -261,3 +261,22 @@ def test_the_shipped_search_sweeps_validate_with_the_counts_the_readme_gives(cap
         assert f"| `sweeps/search/{name}` | {count} |" in readme
         sweep = load_sweep(path)
         assert sweep.spec.search.metric.startswith("val/") and sweep.spec.scheduler is not None
+
+
+def test_a_repeated_draw_is_a_trial_of_its_own_and_each_draws_seeds_share_a_group(tmp_path):
+    from types import SimpleNamespace
+
+    from orchestrator.progress import SweepProgress
+    from orchestrator.search import SampleNames, points
+
+    sweep = load_sweep(search_sweep(tmp_path / "s.yaml", seeds=[0, 1]))
+    point = points(sweep)[0]
+    progress = SweepProgress({f"ce#{i}": 4 for i in range(6)})
+    samples: dict = {}
+    names = SampleNames(point, [0, 1], progress, samples)
+    draws = [{"optim.lr": 0.01, "train.batch_size": 16}, {"optim.lr": 0.01, "train.batch_size": 16}, {"optim.lr": 0.02, "train.batch_size": 32}]
+    made = [names(SimpleNamespace(config={"space": draw, "seed_index": index})) for draw in draws for index in (0, 1)]
+    assert [t.name for t in made] == ["ce-lr0.01-bs16-s0", "ce-lr0.01-bs16-s1", "ce-lr0.01-bs16-n1-s0", "ce-lr0.01-bs16-n1-s1", "ce-lr0.02-bs32-s0", "ce-lr0.02-bs32-s1"]
+    assert [t.group for t in made[::2]] == ["ce-lr0.01-bs16", "ce-lr0.01-bs16-n1", "ce-lr0.02-bs32"]
+    assert made[5].config.optim.lr == 0.02 and made[5].config.train.batch_size == 32 and made[5].config.seed == 1
+    assert sorted(progress.epochs) == sorted(t.name for t in made) and len(samples) == 6
