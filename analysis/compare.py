@@ -31,22 +31,11 @@ from analysis.paper import is_finished
 REFERENCES = ("ce", "bce")
 CONFIDENCE = 0.95
 MIN_WILCOXON = 6  # below 6 pairs the signed-rank test cannot reach p < 0.05 (two-sided)
-# (name, trials column or None for a derived one, compared as log10)
-COMPARED = [
-    ("test/acc", "final/test/acc", False),
-    ("test/uniform_acc", "final/test/uniform_acc", False),
-    ("train/nc1", "final/train/nc1", True),
-    ("test/nc1", "final/test/nc1", True),
-    ("train/cdnv", "final/train/cdnv", True),
-    ("train/nc2_h", "final/train/nc2_h", False),
-    ("train/nc2_w", "final/train/nc2_w", False),
-    ("train/nc3", "final/train/nc3", False),
-    ("test/nc4", "final/test/nc4", False),
-    ("test/ncc_acc", "final/test/ncc_acc", False),
-    ("test/compactness", "final/test/compactness", False),
-    ("test/distinctiveness", "final/test/distinctiveness", False),
-    ("train/bias_position", None, False),
-]
+# The final-epoch metrics compared, and those compared as log10
+LOGGED = ["test/acc", "test/uniform_acc", "train/nc1", "test/nc1", "train/cdnv", "train/nc2_h", "train/nc2_w", "train/nc3", "test/nc4", "test/ncc_acc", "test/compactness", "test/distinctiveness"]
+LOG10 = {"train/nc1", "test/nc1", "train/cdnv"}
+# (name, trials column or None for the derived bias position, compared as log10)
+COMPARED = [(name, f"final/{name}", name in LOG10) for name in LOGGED] + [("train/bias_position", None, False)]
 HEADLINE = ("test/acc", "test/uniform_acc", "train/nc1", "train/bias_position")  # what run/analyze print
 
 

@@ -27,7 +27,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if search is None:
         print(f"{args.sweep}: {sweep.total} trials")
     else:
-        points = len({t.group for t in sweep.trials})
+        points = len(sweep.points())
         print(f"{args.sweep}: {sweep.total} trials ({points} points x {search.num_samples} {search.algorithm} samples x {len(sweep.spec.seeds)} seeds)")
     for key, values in sweep.varied().items():
         print(f"  {key}: {', '.join(map(str, values))}")

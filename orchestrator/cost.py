@@ -32,17 +32,21 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
 
+def setting_row(bench: dict) -> dict:
+    """The bench's row for the trial's own setting (what a sweep's trial runs)."""
+    return next(r for r in bench["rows"] if r.get("note") == SETTING_NOTE and r.get("images_per_s"))
+
+
 def load_bench(path: str) -> dict:
     """The JSON `ncsweep bench` wrote; BadInput naming the file when it is not one."""
     try:
         bench = json.loads(Path(path).read_text())
-        setting = next(r for r in bench["rows"] if r.get("note") == SETTING_NOTE and r.get("images_per_s"))
+        setting_row(bench)
         int(bench["train_size"])
     except FileNotFoundError:
         raise BadInput(f"--bench {path}: file not found; write one with `ncsweep bench --json {path}`") from None
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
         raise BadInput(f"--bench {path}: not a JSON file written by `ncsweep bench` (it needs train_size and a row for {SETTING_NOTE!r})") from None
-    bench["_setting"] = setting
     return bench
 
 
@@ -53,7 +57,7 @@ def images_per_s(bench: dict, gpu: float) -> tuple[float, str]:
         packed = next((r for r in bench["rows"] if r["row"] == f"pack {copies} (aggregate)" and r.get("images_per_s")), None)
         if packed is not None:
             return packed["images_per_s"] / copies, f"pack {copies} ({packed['images_per_s']:.0f} images/s for {copies} copies)"
-    setting = bench["_setting"]
+    setting = setting_row(bench)
     return setting["images_per_s"], f"{setting['row']} ({setting['images_per_s']:.0f} images/s)"
 
 

@@ -41,11 +41,6 @@ class Sample:
     seed: int
 
 
-def points(sweep: Sweep) -> list[Trial]:
-    """One trial per grid x cases point (the first seed's): what the search samples around."""
-    return list({t.group: t for t in sweep.trials}.values())
-
-
 class SampleNames:
     """Names one point's trials as Tune creates them: `<point>-<values>-s<seed>` in the group
     `<point>-<values>` (the seeds of one sampled configuration pool in MLflow's group-by). A draw
@@ -54,6 +49,7 @@ class SampleNames:
 
     def __init__(self, point: Trial, seeds: list[int], progress: SweepProgress, samples: dict[str, Sample]):
         self.point, self.seeds, self.progress, self.samples = point, seeds, progress, samples
+        self.config = point.config.model_dump(mode="json")  # what every draw starts from
         # the draw's values as JSON -> its draws so far: (label, the seed indices that have run it)
         self.draws: dict[str, list[tuple[str, set[int]]]] = {}
 
@@ -78,9 +74,8 @@ class SampleNames:
         index = trial.config.get(TRIAL_INDEX, trial.config.get(SEED_INDEX, 0))
         seed = self.seeds[index]
         group = "-".join(part for part in (self.point.group if self.point.overrides else "", self.label(sampled, index)) if part)
-        point = self.point.config.model_dump(mode="json")
         try:
-            config = sampled_config(point, sampled, seed)
+            config = sampled_config(self.config, sampled, seed)
         except BadInput:  # a combination the ranges' ends did not show; the trial reports the error
             config = self.point.config
         name = f"{group}-s{seed}"
@@ -143,7 +138,7 @@ def run_search(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: in
     # Tune would otherwise take for a typo in the metric's name (validate checked the name).
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     spec, search = sweep.spec, sweep.spec.search
-    where = points(sweep)
+    where = list(sweep.points().values())
     per_point = search.num_samples * len(spec.seeds)
     progress = SweepProgress({f"{p.group}#{i}": p.config.train.epochs for p in where for i in range(per_point)})
     run = start_sweep(sweep, tracking_uri, storage, wait_for_resources, verbose, progress)

@@ -9,11 +9,14 @@ names the trials (orchestrator/search.py runs them).
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from orchestrator.errors import BadInput, dotted, from_validation
+from trainers.config import TrialConfig, set_dotted
 from trainers.strict import StrictModel
 
 KINDS = ("uniform", "loguniform", "randint", "quniform", "choice")
@@ -104,7 +107,6 @@ def check_search(spec, trials, source: str) -> None:
     selection on the test split not allowed in so many words, a val metric without a validation
     split, or a range whose ends make an invalid trial config at some grid x cases point."""
     from analysis.runs import SPLITS
-    from orchestrator.errors import BadInput
     from trainers.metrics import METRICS
 
     search = spec.search
@@ -132,23 +134,17 @@ def check_search(spec, trials, source: str) -> None:
         shortest = min(t.config.train.epochs for t in trials)
         if spec.scheduler.grace_period > shortest:
             raise BadInput(f"{source}: scheduler.grace_period: {spec.scheduler.grace_period} epochs, more than a trial's train.epochs ({shortest})")
-    points = {t.group: t for t in trials}  # one trial per grid x cases point; its seed is replaced anyway
+    from orchestrator.spec import points_of
+
     for key, distribution in search.space.items():
         for value in distribution.extremes():
-            for point in points.values():
+            for point in points_of(trials).values():
                 sampled_config(point.config.model_dump(mode="json"), {key: value}, point.config.seed, source, f"search.space.{key} (value {value!r})")
 
 
-def sampled_config(point: dict, sampled: dict[str, Any], seed: int, source: str = "search", where: str = "search.space"):
+def sampled_config(point: dict, sampled: dict[str, Any], seed: int, source: str = "search", where: str = "search.space") -> TrialConfig:
     """The TrialConfig of a point's config with the sampled values and the seed set; BadInput
     naming `source` and `where` if they make it invalid."""
-    import copy
-
-    from pydantic import ValidationError
-
-    from orchestrator.errors import BadInput, dotted, from_validation
-    from trainers.config import TrialConfig, set_dotted
-
     tree = copy.deepcopy(point)
     try:
         for key, value in sampled.items():

@@ -85,6 +85,10 @@ class Sweep:
         """Trials the sweep runs: one per expanded trial, times the samples of a search."""
         return len(self.trials) * (self.spec.search.num_samples if self.spec.search else 1)
 
+    def points(self) -> dict[str, Trial]:
+        """group -> its first trial: one per grid x cases point (what a search samples around)."""
+        return points_of(self.trials)
+
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
@@ -103,6 +107,14 @@ class Sweep:
             if len(values) > 1:
                 out[key] = values
         return out
+
+
+def points_of(trials) -> dict[str, Trial]:
+    """group -> the first trial of each grid x cases point, in order (its seed is the first seed's)."""
+    out: dict[str, Trial] = {}
+    for trial in trials:
+        out.setdefault(trial.group, trial)
+    return out
 
 
 # Short labels for run names: `loss.name: bce, classifier.bias_init_mean: 5, seed: 0` -> bce-init5-s0

@@ -362,8 +362,9 @@ class MlflowTracker(Callback):
 
 def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path], gpu: float = 0.0) -> None:
     """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time,
-    what it cost (sweep/trial_hours, sweep/gpu_hours: orchestrator/cost.py) and the best trial (highest final test accuracy among the finished) as metrics and tags, and the
-    Parquet tables and figures as artifacts (tables/, figures/)."""
+    what it cost (sweep/trial_hours, sweep/gpu_hours: orchestrator/cost.py) and the best trial
+    (highest final test accuracy among the finished) as metrics and tags, and the Parquet tables
+    and figures as artifacts (tables/, figures/)."""
     metrics = {f"{SUMMARY_PREFIX}trials_{status}": float(n) for status, n in counts.items()}
     metrics[f"{SUMMARY_PREFIX}wall_s"] = float(wall_s)
     metrics.update({f"{SUMMARY_PREFIX}{key}": value for key, value in bill(trials, gpu).items()})  # trial_hours, gpu_hours

@@ -71,7 +71,7 @@ def best_sweep_text(sweep, chosen: dict[str, dict[str, Any]], path: Path) -> str
         raw.pop(key, None)
     raw["name"] = f"{spec.name}-best"
     raw["description"] = f"The best configuration of each point of {spec.name} on {spec.search.metric}, x {len(spec.final_seeds)} seeds (ncsweep tune)"
-    points = {t.group: t for t in sweep.trials}
+    points = sweep.points()
     raw["cases"] = [{**dict(points[point].overrides), **choice["sampled"]} for point, choice in chosen.items()]
     raw["seeds"] = list(spec.final_seeds)
     lines = [
@@ -117,9 +117,9 @@ def cmd_tune(args) -> int:
         return code
     search = sweep.spec.search
     chosen = best_per_point(outcome.samples, outcome.exported.trials, search.metric, search.mode)
-    missing = [t.group for t in sweep.trials if t.group not in chosen]
+    missing = [point for point in sweep.points() if point not in chosen]
     if missing:
-        print(f"no trial ran to its last epoch at {', '.join(dict.fromkeys(missing))}: nothing to choose there; best.yaml not written")
+        print(f"no trial ran to its last epoch at {', '.join(missing)}: nothing to choose there; best.yaml not written")
         return TRIAL_FAILED
     print_chosen(chosen, search.metric)
     best_path.write_text(best_sweep_text(sweep, chosen, best_path))

@@ -210,11 +210,11 @@ def test_the_estimate_scales_the_bench_by_epochs_metrics_passes_and_packing(tmp_
     epochs, every = sweep.trials[0].config.train.epochs, sweep.trials[0].config.metrics.every
     # 1000 images at 100/s = 10 s an epoch; a metrics pass is 0.2 of (epoch + pass): 2.5 s
     per_trial = epochs * 10 + math.ceil(epochs / every) * 2.5
-    cost = estimate(sweep, {"cpus": 64, "gpus": 1}, {**BENCH, "_setting": BENCH["rows"][0]})
+    cost = estimate(sweep, {"cpus": 64, "gpus": 1}, BENCH)
     assert cost.trials == 2 and cost.at_once == 1
     assert cost.wall_s == pytest.approx(2 * per_trial) and cost.gpu_hours == pytest.approx(2 * per_trial / 3600)
     packed = load_sweep(tiny_sweep(tmp_path / "p.yaml", "packed", resources={"cpu": 1, "gpu": 0.5}))
-    cost = estimate(packed, {"cpus": 64, "gpus": 1}, {**BENCH, "_setting": BENCH["rows"][0]})
+    cost = estimate(packed, {"cpus": 64, "gpus": 1}, BENCH)
     slower = epochs * 1000 / 80 + math.ceil(epochs / every) * 2.5 * 100 / 80  # 80 images/s per copy of pack 2
     assert cost.at_once == 2 and cost.wall_s == pytest.approx(slower) and cost.gpu_hours == pytest.approx(2 * slower * 0.5 / 3600)
     assert bill(pd.DataFrame({"wall_time_s": [1800.0, 5400.0]}), 0.5) == {"trial_hours": 2.0, "gpu_hours": 1.0}
@@ -267,10 +267,10 @@ def test_a_repeated_draw_is_a_trial_of_its_own_and_each_draws_seeds_share_a_grou
     from types import SimpleNamespace
 
     from orchestrator.progress import SweepProgress
-    from orchestrator.search import SampleNames, points
+    from orchestrator.search import SampleNames
 
     sweep = load_sweep(search_sweep(tmp_path / "s.yaml", seeds=[0, 1]))
-    point = points(sweep)[0]
+    point = next(iter(sweep.points().values()))
     progress = SweepProgress({f"ce#{i}": 4 for i in range(6)})
     samples: dict = {}
     names = SampleNames(point, [0, 1], progress, samples)

@@ -44,10 +44,6 @@ class Variant(StrictModel):
             return (f"{cls.prefix}<name>",)
         return typing.get_args(cls.model_fields["name"].annotation)
 
-    @classmethod
-    def own_keys(cls) -> list[str]:
-        return sorted(cls.keys())
-
 
 class Registry:
     """Name -> variant class of one family; `field()` is the config field's type."""
