@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mlflow.entities import Metric, Param  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-from analysis.export import tables  # noqa: E402
-from analysis.history import log_history  # noqa: E402
-from analysis.runs import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG  # noqa: E402
+from analysis.store.history import log_history  # noqa: E402
+from analysis.store.layout import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG  # noqa: E402
+from analysis.store.read import tables  # noqa: E402
 from trainers.config import TrialConfig  # noqa: E402
 from trainers.metrics import METRICS  # noqa: E402
 
@@ -61,7 +61,7 @@ def build(uri: str, artifacts: Path, trials: int, epochs: int) -> str:
 
 def per_metric(client: MlflowClient, experiment: str):
     """The old read of every history: one get_metric_history call per run and metric."""
-    from analysis.export import child_runs
+    from analysis.store.read import child_runs
 
     for run in child_runs(client, experiment):
         for key in run.data.metrics:
@@ -71,8 +71,8 @@ def per_metric(client: MlflowClient, experiment: str):
 
 def bulk(client: MlflowClient, experiment: str):
     """The new read of every history: analysis.history.store_histories."""
-    from analysis.export import child_runs
-    from analysis.history import store_histories
+    from analysis.store.history import store_histories
+    from analysis.store.read import child_runs
 
     store_histories(client, child_runs(client, experiment))
     return [], []

@@ -79,7 +79,7 @@ def summed_epoch_seconds(uri: str) -> tuple[float, int]:
     metrics work itself, as each trial timed it), and the number of child runs."""
     from mlflow.tracking import MlflowClient
 
-    from analysis.export import tables
+    from analysis.store.read import tables
 
     client = MlflowClient(uri)
     _, epochs = tables(client, "overhead")

@@ -83,3 +83,6 @@ def from_validation(error: ValidationError, source: str, model: type[BaseModel],
         key = where(user_loc(item, model)) or "(top level)"
         lines.append(f"{source}: {key}: {describe(item, model, tuple(item['loc']))}")
     return BadInput("\n".join(lines))
+
+
+OK, TRIAL_FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130  # 130: stopped by a signal (128 + SIGINT)

@@ -31,7 +31,7 @@ os.environ["HOME"] = TEST_HOME
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(TEST_HOME, ".hypothesis")  # not ./.hypothesis in the checkout
 # The token a local Ray started by a test uses, private as ncsweep writes it (the `ray_local`
 # fixture's ray.init would otherwise write a world-readable one, and every later run would warn).
-from orchestrator.ray_token import ensure_local_token  # noqa: E402
+from orchestrator.cluster.ray_token import ensure_local_token  # noqa: E402
 
 ensure_local_token()
 

@@ -6,8 +6,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.export import EPOCH_FIELDS, TRIAL_FIELDS, best_epoch, write_parquet
-from analysis.summary import claim_7a, format_summary
+from analysis.outputs.parquet import EPOCH_FIELDS, TRIAL_FIELDS, write_parquet
+from analysis.store.layout import best_epoch
+from analysis.tables.summary import claim_7a, format_summary
 
 
 def test_best_epoch_is_highest_test_accuracy_earliest_on_ties():
@@ -56,7 +57,7 @@ def test_summary_reads_claim_7a_off_the_trials():
 
 
 def test_loss_table_pools_seeds_per_loss_and_setting():
-    from analysis.losses import loss_table
+    from analysis.tables.losses import loss_table
 
     rows = []
     for loss, values in {"ce": [0.90, 0.94], "bce": [0.96, 0.92], "focal": [0.80, 0.84]}.items():
@@ -83,7 +84,7 @@ def test_loss_table_pools_seeds_per_loss_and_setting():
 
 
 def test_seed_statistics_of_one_seed_and_of_nan_values():
-    from analysis.seeds import describe, mean_ci, seed_stats
+    from analysis.tables.seeds import describe, mean_ci, seed_stats
 
     one = describe([0.9])
     assert one["n"] == 1 and one["mean"] == 0.9 and all(np.isnan(one[k]) for k in ("std", "sem", "ci_low", "ci_high"))
@@ -124,7 +125,7 @@ def layer_trials() -> pd.DataFrame:
 
 
 def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
-    from analysis.layers import layer_curves, make_layer_figure, write_layer_figure
+    from analysis.figures.layers import layer_curves, make_layer_figure, write_layer_figure
 
     trials = layer_trials()
     curves, setting = layer_curves(trials)
@@ -146,7 +147,7 @@ def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
 
 
 def test_a_loss_label_shows_only_keys_swept_within_that_loss():
-    from analysis.losses import labelled
+    from analysis.tables.losses import labelled
 
     trials = pd.DataFrame({
         "status": ["finished"] * 5, "loss.name": ["cosface", "arcface", "focal", "focal", "ce"],

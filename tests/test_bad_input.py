@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, tiny_sweep
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from trainers.data import DATASETS
 from trainers.losses import LOSSES
 

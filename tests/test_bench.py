@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from trainers.bench import report
 from trainers.bench.cifar_files import write_random_cifar10
 from trainers.data.vision import lenient

@@ -2,8 +2,8 @@
 
 import pytest
 
-from orchestrator.capacity import capacity, parse_cluster
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
+from orchestrator.cluster.capacity import capacity, parse_cluster
 from orchestrator.errors import BadInput
 
 
@@ -32,7 +32,7 @@ def test_validate_cluster_prints_trials_at_once(capsys):
 
 
 def test_a_trial_no_node_can_hold_is_bad_input_naming_the_resource():
-    from orchestrator.capacity import check_fits
+    from orchestrator.cluster.capacity import check_fits
     from orchestrator.errors import BadInput
 
     nodes = [{"CPU": 16.0, "GPU": 0.0}, {"CPU": 4.0, "GPU": 2.0}]
@@ -49,8 +49,8 @@ def test_a_trial_no_node_can_hold_is_bad_input_naming_the_resource():
 def test_a_joined_ray_cluster_is_checked_from_its_alive_nodes(ray_local, tmp_path):
     from conftest import tiny_sweep
 
-    from orchestrator.runner import check_cluster_fits
-    from orchestrator.spec import load_sweep
+    from orchestrator.running.session import check_cluster_fits
+    from orchestrator.sweep.spec import load_sweep
 
     check_cluster_fits(load_sweep(tiny_sweep(tmp_path / "ok.yaml", resources={"cpu": 2, "gpu": 0})))
     with pytest.raises(BadInput, match=r"resources.cpu: a trial asks for cpu 3, gpu 0, but no node of the Ray cluster \(1 nodes\)"):

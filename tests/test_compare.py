@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.claims import STATEMENTS, can_test_claims, claims_table, format_claims
-from analysis.compare import COMPARED, MissingReference, comparisons, format_comparison, holm, metric_values
+from analysis.tables.claims import STATEMENTS, can_test_claims, claims_table, format_claims
+from analysis.tables.compare import COMPARED, MissingReference, comparisons, format_comparison, holm, metric_values
 
 
 def trials(seeds=range(6), losses=("ce", "bce", "focal"), optims=("sgd", "adamw"), seed_of=None, rng_seed=0) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from conftest import tiny_sweep
 from datafiles import write_cifar10
 from mlflow.tracking import MlflowClient
 
-from analysis.runs import PARENT_TAG, STATUS_TAG
+from analysis.store.layout import PARENT_TAG, STATUS_TAG
 from trainers import FINISHED, TrialConfig, run_trial
 from trainers.losses import LOSSES
 from trainers.metrics import Context, compute_split

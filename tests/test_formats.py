@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.formats import direction, to_latex, to_markdown
-from analysis.seeds import seed_stats
-from orchestrator.cli import main
+from analysis.outputs.formats import direction, to_latex, to_markdown
+from analysis.tables.seeds import seed_stats
+from orchestrator.cli.parser import main
 
 
 def table() -> pd.DataFrame:

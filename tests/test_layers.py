@@ -9,7 +9,7 @@ import pytest
 import torch
 from datafiles import write_cifar10
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from trainers.heads import CLASSIFIERS
 from trainers.layers import LayerUnavailable, evenly_spaced, pool
 from trainers.metrics import METRICS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.cli import main
-from orchestrator.listing import FAMILIES, summary
+from orchestrator.cli.parser import main
+from orchestrator.output.listing import FAMILIES, summary
 from trainers.data import DATASETS
 from trainers.heads import CLASSIFIERS
 from trainers.losses import LOSSES

@@ -9,7 +9,7 @@ import torch
 
 from trainers.losses import LOSSES, soft_targets
 from trainers.metrics import METRICS, Context, compute_split
-from trainers.metrics.scores import uniform_accuracy
+from trainers.metrics.stats import uniform_accuracy
 
 
 def measure(features, labels, weight, bias=None, loss=None, lambda_b=0.0, chunk=4096, train_means=None) -> dict[str, float]:

@@ -11,7 +11,7 @@ import shutil
 import pytest
 from conftest import tiny_sweep
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -7,8 +7,9 @@ import pytest
 from matplotlib.collections import PolyCollection
 from scipy import stats as scipy_stats
 
-from analysis.figures import make_nc_figure, make_violin_figure, nc_figure, paper_figures, violin_figure
-from analysis.paper import accuracy_table, bias_table, feature_table, paper_tables, write_paper_tables
+from analysis.figures.paper import make_nc_figure, make_violin_figure, nc_figure, paper_figures, violin_figure
+from analysis.outputs.publish import write_paper_tables
+from analysis.tables.paper import accuracy_table, bias_table, feature_table, paper_tables
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRICS = ["acc", "uniform_acc", "compactness", "distinctiveness", "bias_mean", "pos_score_mean", "neg_score_mean"]

@@ -10,9 +10,9 @@ import yaml
 from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist, write_weights
 from mlflow.tracking import MlflowClient
 
-from orchestrator.cli import main
-from orchestrator.runner import run_sweep
-from orchestrator.spec import load_sweep
+from orchestrator.cli.parser import main
+from orchestrator.running.run import run_sweep
+from orchestrator.sweep.spec import load_sweep
 from trainers.losses import LOSSES
 
 pytestmark = pytest.mark.integration

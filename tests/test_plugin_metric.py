@@ -17,7 +17,7 @@ from clusterkit import Runs, clean_env, run_to_end
 from conftest import tiny_sweep
 from test_plugin_loss import PACKAGES, changed_files
 
-from orchestrator.listing import metrics_markdown
+from orchestrator.output.listing import metrics_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 import io
 
-from orchestrator.progress import SweepProgress, format_duration
+from orchestrator.output.progress import SweepProgress, format_duration
 
 
 def test_eta_spreads_the_epochs_left_over_the_trials_running_at_once():

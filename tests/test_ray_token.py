@@ -12,7 +12,7 @@ import pytest
 from clusterkit import clean_env, run_to_end
 from conftest import tiny_sweep
 
-from orchestrator.ray_token import ensure_local_token, token_path
+from orchestrator.cluster.ray_token import ensure_local_token, token_path
 
 
 def mode(path) -> int:

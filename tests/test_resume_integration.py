@@ -15,7 +15,7 @@ import pytest
 from clusterkit import BIN, EPOCHS, Runs, clean_env, slow_sweep, start, stop_tree
 from conftest import free_port
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 
 pytestmark = pytest.mark.integration
 

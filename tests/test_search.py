@@ -16,11 +16,11 @@ import torch
 import yaml
 from conftest import tiny_sweep
 
-from orchestrator.cli import main
-from orchestrator.cost import bill, estimate
-from orchestrator.search import Sample
-from orchestrator.spec import load_sweep
-from orchestrator.tuning import best_per_point, best_sweep_text
+from orchestrator.cli.parser import main
+from orchestrator.cli.tune import best_per_point, best_sweep_text
+from orchestrator.cluster.cost import bill, estimate
+from orchestrator.running.search import Sample
+from orchestrator.sweep.spec import load_sweep
 from trainers.config import TrialConfig
 from trainers.data.labels import stratified_split
 
@@ -180,7 +180,7 @@ def test_best_yaml_is_a_sweep_of_the_chosen_values_with_the_final_seeds(tmp_path
 
 
 def test_losses_tuned_apart_are_compared_with_each_other_each_at_its_own_values():
-    from analysis.compare import comparisons
+    from analysis.tables.compare import comparisons
 
     rows = []
     for loss, lr in (("ce", 0.01), ("bce", 0.05)):
@@ -266,8 +266,8 @@ def test_the_shipped_search_sweeps_validate_with_the_counts_the_readme_gives(cap
 def test_a_repeated_draw_is_a_trial_of_its_own_and_each_draws_seeds_share_a_group(tmp_path):
     from types import SimpleNamespace
 
-    from orchestrator.progress import SweepProgress
-    from orchestrator.search import SampleNames
+    from orchestrator.output.progress import SweepProgress
+    from orchestrator.running.search import SampleNames
 
     sweep = load_sweep(search_sweep(tmp_path / "s.yaml", seeds=[0, 1]))
     point = next(iter(sweep.points().values()))

@@ -11,8 +11,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 from test_search import search_sweep
 
-from analysis.runs import GROUP_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
-from orchestrator.cli import main
+from analysis.store.layout import GROUP_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from orchestrator.cli.parser import main
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from conftest import tiny_sweep
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from orchestrator.errors import BadInput
-from orchestrator.spec import load_sweep
+from orchestrator.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

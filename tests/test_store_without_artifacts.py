@@ -11,10 +11,10 @@ import pandas as pd
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from analysis.export import tables
-from analysis.history import log_history
-from analysis.runs import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
-from orchestrator.cli import main
+from analysis.store.history import log_history
+from analysis.store.layout import CONFIG_TAG, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG
+from analysis.store.read import tables
+from orchestrator.cli.parser import main
 from trainers.config import TrialConfig
 
 

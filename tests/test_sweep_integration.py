@@ -9,8 +9,8 @@ import pytest
 from conftest import tiny_sweep
 from mlflow.tracking import MlflowClient
 
-from analysis.runs import CONFIG_TAG, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG
-from orchestrator.cli import main
+from analysis.store.layout import CONFIG_TAG, PARENT_TAG, SHA_TAG, STATUS_TAG, SWEEP_TAG
+from orchestrator.cli.parser import main
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     ]
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "figures")] == ["figures/fig_losses.png"]
     # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
-    from analysis.export import tables
+    from analysis.store.read import tables
 
     fast, slow = tables(client, "test-server", parent.info.run_id), tables(client, "test-server", parent.info.run_id, use_artifacts=False)
     for new, old in zip(fast, slow):

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from trainers.losses import Loss, soft_targets
-from trainers.metrics.scores import uniform_accuracy
+from trainers.metrics.stats import uniform_accuracy
 
 
 def _etf_distance(gram: torch.Tensor) -> float:

@@ -33,32 +33,6 @@ def top5_accuracy(b: Batch) -> torch.Tensor | None:
     return (b.scores.topk(5, dim=1).indices == b.labels[:, None]).any(dim=1)
 
 
-def uniform_accuracy(pos: torch.Tensor, neg_max: torch.Tensor) -> tuple[float, float]:
-    """Exact uniform accuracy max_t U(t), U(t) = mean_i [ n_i < t < p_i ], and a best threshold.
-
-    Sample i is right under the one threshold t iff t lies in the open interval (n_i, p_i). So
-    max_t U(t) = (largest number of intervals sharing a point) / N, found by sorting the 2N
-    endpoints and sweeping (O(N log N)); ends sort before starts at equal coordinates because open
-    intervals that only touch share no point. Intervals with p_i <= n_i are empty and never count.
-    The threshold returned is the midpoint of the best stretch. The paper scans a grid of t; this
-    is the exact maximum, >= any grid estimate.
-    """
-    import torch
-
-    valid = neg_max < pos
-    if not bool(valid.any()):
-        return 0.0, math.nan
-    starts, ends = neg_max[valid].double(), pos[valid].double()
-    coords = torch.cat([starts, ends])
-    deltas = torch.cat([torch.ones_like(starts), -torch.ones_like(ends)])
-    by_delta = torch.argsort(deltas, stable=True)  # ends (-1) first ...
-    order = by_delta[torch.argsort(coords[by_delta], stable=True)]  # ... within each coordinate
-    coords, counts = coords[order], torch.cumsum(deltas[order], dim=0)
-    best = int(torch.argmax(counts))  # first maximum: the last start of its coordinate group
-    threshold = 0.5 * (coords[best] + coords[best + 1]).item()
-    return counts[best].item() / pos.numel(), threshold
-
-
 @metric("uniform_acc")
 def uniform_acc(s: SplitStats) -> float:
     """max_t mean_i [ n_i < t < p_i ]: one shared threshold for every class, exact by sorting the 2N endpoints (Li et al. 2024)."""

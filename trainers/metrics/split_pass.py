@@ -23,7 +23,7 @@ import torch
 
 from trainers.losses import Loss, soft_targets
 from trainers.metrics.registry import METRICS, Metric
-from trainers.metrics.stats import BottomK, ClassMoments, ScalarMoments
+from trainers.metrics.stats import BottomK, ClassMoments, ScalarMoments, uniform_accuracy
 
 FEATURES = None  # the level of the penultimate features (layers are named by their module names)
 
@@ -130,8 +130,6 @@ class ScoreStats:
 
     @cached_property
     def uniform(self) -> tuple[float, float]:
-        from trainers.metrics.scores import uniform_accuracy
-
         return uniform_accuracy(self.pos, self.neg_max)
 
 

@@ -1,0 +1,85 @@
+"""What `ncsweep run`, `resume` and `analyze` print about the exported runs: the summary (per
+setting with seed statistics, or per trial), the loss table, the headline paired comparisons, the
+paper's claims, and where every file is."""
+
+from __future__ import annotations
+
+from analysis.outputs.formats import FORMATS
+from analysis.store.layout import RUNS_VIEW
+from analysis.tables.claims import format_claims
+from analysis.tables.compare import HEADLINE, format_comparison
+from analysis.tables.losses import format_loss_table
+from analysis.tables.summary import format_summary
+from orchestrator.errors import BadInput
+from orchestrator.tracking.store import with_backoff
+
+OK, TRIAL_FAILED, INTERRUPTED = 0, 1, 130  # as orchestrator/cli.py
+
+MAX_COMPARISON_LINES = 40  # the rest are in comparisons.parquet
+
+
+def print_losses(exported, only_if_pooled: bool = False) -> None:
+    """The loss-comparison table (when the runs vary loss.name) and where it was written. With
+    only_if_pooled, only when it is shorter than the per-trial table (seeds pooled into rows)."""
+
+    table = exported.losses
+    if table is None or (only_if_pooled and len(table) >= (exported.trials["status"] == "finished").sum()):
+        return
+    print(f"\nLosses compared (final epoch; mean ± half-width of the 95% t interval over seeds):\n{format_loss_table(table)}")
+
+
+def print_comparisons(exported) -> None:
+    """The headline metrics of the paired comparisons, one line each (at most MAX_COMPARISON_LINES)."""
+
+    table = exported.comparisons
+    if table is None or table.empty:
+        return
+    setting = list(table.columns[: list(table.columns).index("loss")])
+    head = table[table["metric"].isin(HEADLINE)]
+    print(f"\nPaired comparisons (loss - reference; mean difference [95% interval], paired t-test p and Holm's over all {len(table)} rows):")
+    for _, row in head.head(MAX_COMPARISON_LINES).iterrows():
+        print("  " + format_comparison(row, setting))
+    if len(head) > MAX_COMPARISON_LINES:
+        print(f"  ... {len(head) - MAX_COMPARISON_LINES} more lines, and every metric: comparisons.parquet")
+
+
+def print_claims(exported) -> None:
+    if exported.claims is not None and not exported.claims.empty:
+        print("\nThe paper's claims (PAPER.md section 7) on these runs:")
+        print("  " + format_claims(exported.claims).replace("\n", "\n  "))
+
+
+def print_results(exported, per_trial: bool = False, after_run: bool = False) -> None:
+    for note in exported.notes:
+        print(f"note: {note}")
+    print(format_summary(exported.trials, per_trial))
+    print_losses(exported, only_if_pooled=after_run)
+    print_comparisons(exported)
+    print_claims(exported)
+
+
+def print_files(exported) -> None:
+    files = exported.files()
+    print(f"Parquet:  {files.pop('trials_path')}\n          {files.pop('epochs_path')}")
+    if files:
+        print("Tables:   " + "\n          ".join(str(p) for p in files.values()))
+
+
+def compare_line(client, experiment: str, uri: str) -> str:
+    """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
+
+    found = with_backoff(lambda: client.get_experiment_by_name(experiment), "looking up the experiment")
+    view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
+    if uri.startswith(("http://", "https://")):
+        return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
+    return f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: ncsweep.group pools the seeds)"
+
+
+def parse_formats(text: str | None) -> list[str]:
+    """--format md,latex -> ["md", "latex"]."""
+
+    chosen = [part.strip() for part in text.split(",")] if text else []
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown:
+        raise BadInput(f"--format {text}: unknown format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
+    return chosen

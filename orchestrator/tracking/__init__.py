@@ -1,0 +1,3 @@
+"""MLflow from the driver: which store a command uses (uri.py), the store as a remote service that may
+be slow or down (store.py), and the tracker that turns Tune's results into parent and child runs (tracker.py).
+"""

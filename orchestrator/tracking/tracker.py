@@ -1,0 +1,383 @@
+"""MLflow logging from the driver (DESIGN.md "MLflow model"): a parent run per sweep execution,
+one nested child run per trial, per-epoch metrics with step = epoch, a status tag.
+
+Trials report to Ray Tune; this Tune callback runs in the driver and is the only MLflow writer, so
+workers need no MLflow access. It decides what to write in Tune's loop and hands the writes to a
+BackgroundWriter, so trials never wait on the store; every write goes through `with_backoff`, so
+an outage of the store pauses logging instead of losing it.
+
+Exactly one value per epoch: a trial retried after a failure (or resumed after a driver crash)
+re-reports the epochs since its last checkpoint; those the child run already has are skipped, and a
+resumed sweep reads what each child run has from MLflow itself (`adopt_existing_runs`), the one
+record that is never stale. We write our own callback rather than Ray's MLflowLoggerCallback
+because that one has no parent run, names runs after Tune's ids, logs Tune's bookkeeping as
+metrics and knows nothing of a "diverged" status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+from ray.tune import Callback
+
+from analysis.store.history import log_history, store_histories
+from analysis.store.layout import (  # fmt: skip
+    BEST_EPOCH_TAG,
+    BEST_PREFIX,
+    BEST_TRIAL_TAG,
+    COMMIT_TAG,
+    CONFIG_TAG,
+    DISTRIBUTIONS_ARTIFACT,
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    FIGURES_DIR,
+    GROUP_TAG,
+    METRIC_PREFIXES,
+    PARENT_TAG,
+    SHA_TAG,
+    STATUS_TAG,
+    SUMMARY_PREFIX,
+    SWEEP_TAG,
+    TABLES_DIR,
+    TRIAL_TAG,
+    best_epoch,
+)
+from analysis.store.read import NoRuns, child_runs
+from orchestrator.cluster.cost import bill
+from orchestrator.sweep.spec import Sweep
+from orchestrator.tracking.store import BackgroundWriter, with_backoff
+from trainers.report import DISTRIBUTIONS
+
+MAX_PARAMS_PER_CALL = 100  # MLflow's log_batch limit
+MAX_METRICS_PER_CALL = 900  # MLflow allows 1,000 entries (metrics + tags) per log_batch
+# A trial's epochs reach MLflow at most this many seconds after they were reported. Within it, a
+# trial's fast epochs go as one batch: a store write costs a fixed ~6 ms on sqlite (a round trip
+# on a server) plus a little per value, and with hundreds of small trials those fixed costs were
+# a third of the driver's CPU, taken from the trials on a small machine.
+FLUSH_ENV = "NCSWEEP_TRACKING_FLUSH_S"
+
+
+@dataclass
+class Pending:
+    """A trial's reported values not yet handed to the writer."""
+
+    since: float  # time.monotonic() of the oldest
+    metrics: list[Metric] = field(default_factory=list)
+    tags: list[RunTag] = field(default_factory=list)
+    first: int = 0
+    last: int = 0
+
+
+def git_commit(where: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def artifact_location(tracking_uri: str, name: str) -> str | None:
+    """Where a new experiment of an sqlite store keeps its artifacts: beside the database file
+    (<folder>/mlruns/<name>), not MLflow's default ./mlruns of whatever folder the run started in, so
+    a store moves and is read as one piece. None (MLflow's default) for other stores."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0])
+    return (database.resolve().parent / "mlruns" / re.sub(r"[^A-Za-z0-9._-]", "_", name)).as_uri()
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """The experiment's id, created if missing (its artifacts beside an sqlite database); an
+    experiment without MLflow's kind tag gets model development (one that has a kind keeps it:
+    the user chose it)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        where = artifact_location(client.tracking_uri, name)
+        return client.create_experiment(name, artifact_location=where, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment.experiment_id
+
+
+def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
+    """The sweep's parent run: tags that identify the file and the code, the YAML as an artifact."""
+    experiment_id = ensure_experiment(client, sweep.spec.experiment)
+    tags = {
+        SWEEP_TAG: sweep.spec.name,
+        SHA_TAG: sweep.sha256,
+        COMMIT_TAG: git_commit(Path(__file__).parent),
+        "ncsweep.trials": str(sweep.total),
+        "mlflow.note.content": sweep.spec.description,
+    }
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    client.log_artifact(run.info.run_id, str(sweep.path))
+    return run.info.run_id
+
+
+# The tracker of this driver process by parent run id. Tune pickles its callbacks into the
+# experiment folder; ours pickles as a reference to this table, so `ncsweep resume` hands the
+# restored Tuner a tracker that has just read the child runs from MLflow instead of a stale copy.
+_LIVE: dict[str, MlflowTracker] = {}
+RUNNING_STATUS = "running"
+INTERRUPTED_STATUS = "interrupted"  # stopped by SIGINT/SIGTERM; a resume continues it
+STOPPED_STATUS = "stopped"  # ended early by the scheduler (ASHA): not an error
+FINAL_STATUSES = ("finished", "diverged", "error", STOPPED_STATUS)
+NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
+
+
+def _live_tracker(parent_run_id: str) -> MlflowTracker:
+    if parent_run_id not in _LIVE:
+        raise RuntimeError(f"no tracker for MLflow parent run {parent_run_id} in this process; continue a sweep with `ncsweep resume DIR`")
+    return _LIVE[parent_run_id]
+
+
+class MlflowTracker(Callback):
+    """Tune callback: one child run per trial under `parent_run_id`, one metric batch per epoch."""
+
+    def __init__(
+        self, client: MlflowClient, parent_run_id: str, sweep: Sweep,
+        on_done: Callable[[str, str, dict], None] | None = None, on_result: Callable[[str, dict], None] | None = None,
+    ):  # fmt: skip
+        self.client = client
+        self.parent_run_id = parent_run_id
+        self.experiment_id = with_backoff(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
+        self.experiment_name = sweep.spec.experiment
+        self.sweep_name = sweep.spec.name
+        self.trials = {t.name: t for t in sweep.trials}
+        self.started: set[str] = set()  # trials whose child run exists or is being created
+        self.run_ids: dict[str, str] = {}  # filled in by the writer as it creates the runs
+        self.logged: dict[str, int] = {}  # name -> last epoch in its child run
+        self.attempt: dict[str, tuple[str, int]] = {}  # name -> (node, resumed-from epoch) last tagged
+        self.statuses: dict[str, str] = {}
+        # name -> epoch -> every logged metric, kept until the trial ends (best/ and the history
+        # artifact are written from it, then it is dropped: memory stays bounded by the trials running)
+        self.histories: dict[str, dict[int, dict[str, float]]] = {}
+        self.diverged: set[str] = set()
+        self.on_done = on_done
+        self.on_result = on_result  # every epoch's report, for the progress view
+        self.writer = BackgroundWriter()
+        self.flush_s = float(os.environ.get(FLUSH_ENV, 5))
+        self.pending: dict[str, Pending] = {}
+        # A search's trials are not known before Tune samples them: `resolve` turns a Tune trial
+        # into its `Trial` (name, config, group) the first time it is seen (orchestrator/search.py).
+        self.resolve: Callable[[object], object] | None = None
+        self.names: dict[str, str] = {}  # Tune trial id -> name, for resolved trials
+        _LIVE[parent_run_id] = self
+
+    def __reduce__(self):
+        return _live_tracker, (self.parent_run_id,)
+
+    def flush(self) -> None:
+        """Write every trial's pending values and wait until every queued write is in the store
+        (raises a write that failed for good)."""
+        for name in list(self.pending):
+            self._send(name)
+        self.writer.flush()
+
+    def on_experiment_end(self, trials, **info):
+        self.flush()
+
+    def get_state(self) -> None:
+        """Tune asks for this while it snapshots its experiment state, before the snapshot goes to
+        the storage that `ncsweep resume` reads. A resumed sweep neither reruns the trials the
+        snapshot has as ended nor re-reports the epochs before their checkpoints, so MLflow must
+        hold everything reported so far first: the pending values are written and waited for
+        here (once per snapshot, every few seconds, instead of once per result). No state of
+        its own: a resumed tracker reads MLflow (`adopt_existing_runs`)."""
+        self.flush()
+        return None
+
+    def on_step_end(self, iteration, trials, **info):
+        """Tune's loop turns several times a second: hand on the values that have waited long enough."""
+        now = time.monotonic()
+        for name in [n for n, p in self.pending.items() if now - p.since >= self.flush_s]:
+            self._send(name)
+
+    def _send(self, name: str, metrics: list[Metric] = (), tags: list[RunTag] = ()) -> None:
+        """Queue the trial's pending values (plus `metrics` and `tags`) as few log_batch calls."""
+        pending = self.pending.pop(name, None) or Pending(0.0)
+        metrics, tags = pending.metrics + list(metrics), pending.tags + list(tags)
+        epochs = f"epoch {pending.first}" if pending.first == pending.last else f"epochs {pending.first}-{pending.last}"
+        for start in range(0, max(len(metrics), 1), MAX_METRICS_PER_CALL):
+            chunk, chunk_tags = metrics[start : start + MAX_METRICS_PER_CALL], tags if start == 0 else []
+            if chunk or chunk_tags:
+                call = lambda run_id, chunk=chunk, chunk_tags=chunk_tags: self.client.log_batch(run_id, metrics=chunk, tags=chunk_tags)  # noqa: E731
+                self._write(f"logging {epochs} of {name}", call, name)
+
+    def _write(self, what: str, call: Callable[[str], object], name: str) -> None:
+        """Queue `call(run_id)` for trial `name`'s child run (created by an earlier queued write)."""
+        self.writer.submit(lambda: call(self.run_ids[name]), what)
+
+    @staticmethod
+    def trial_name(trial) -> str:
+        return trial.config["trial"]
+
+    def name_of(self, trial) -> str:
+        """The trial's name: in its config for an expanded sweep, resolved once for a search's."""
+        if "trial" in trial.config:
+            return trial.config["trial"]
+        name = self.names.get(trial.trial_id)
+        if name is None:
+            resolved = self.resolve(trial)
+            self.trials[resolved.name] = resolved
+            name = self.names[trial.trial_id] = resolved.name
+        return name
+
+    def adopt_existing_runs(self) -> dict[str, str]:
+        """Continue the child runs already under the parent run (a resumed sweep): their run ids,
+        their last logged epoch, their histories (for best/), and the status of those that ended.
+        Returns name -> status of the trials that already ended."""
+        try:
+            runs = with_backoff(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
+        except NoRuns:
+            return {}
+        runs = [run for run in runs if run.data.tags.get(TRIAL_TAG) in self.trials]
+        histories = with_backoff(lambda: store_histories(self.client, runs), "reading the trials' histories")  # one read per metric, all runs
+        for run in runs:
+            name = run.data.tags.get(TRIAL_TAG)
+            if name in self.run_ids:
+                continue
+            self.run_ids[name] = run.info.run_id
+            self.started.add(name)
+            history = histories[run.info.run_id]
+            self.logged[name] = max(history, default=0)
+            self.histories[name] = history
+            status = run.data.tags.get(STATUS_TAG)
+            if status in FINAL_STATUSES and run.info.status != "RUNNING":
+                self.statuses[name] = status
+        return dict(self.statuses)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        name = self.name_of(trial)
+        if name in self.started:  # a retried or resumed trial continues its own child run
+            if name not in self.statuses:
+                self._write("tagging a restarted trial", lambda run_id: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS), name)
+                self._write("reopening a restarted trial", lambda run_id: self.client.update_run(run_id, status="RUNNING"), name)
+            return
+        self.started.add(name)
+        spec = self.trials[name]
+        tags = {
+            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, GROUP_TAG: spec.group, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
+            CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
+        }  # fmt: skip
+
+        def create() -> None:
+            self.run_ids[name] = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
+
+        self.writer.submit(create, f"creating the run of {name}")
+        params = [Param(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
+        for i in range(0, len(params), MAX_PARAMS_PER_CALL):
+            chunk = params[i : i + MAX_PARAMS_PER_CALL]
+            self._write(f"logging the params of {name}", lambda run_id, chunk=chunk: self.client.log_batch(run_id, params=chunk), name)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        name = self.name_of(trial)
+        if "epoch" not in result:  # Tune's own end-of-trial record, e.g. after a resume at the last epoch
+            return
+        step = int(result["epoch"])
+        if self.on_result:
+            self.on_result(name, result)
+        if step <= self.logged.get(name, 0):  # re-reported after a restart: the run has it already
+            return
+        now = int(time.time() * 1000)
+        values = {k: float(v) for k, v in result.items() if k.startswith(METRIC_PREFIXES) and isinstance(v, (int, float))}
+        metrics = [Metric(key, value, now, step) for key, value in values.items()]
+        attempt = (str(result.get("node_id", "")), int(result.get("resumed_from", 0)))
+        tags = []
+        if self.attempt.get(name) != attempt:  # where this attempt runs, and the epoch it resumed after
+            tags = [RunTag(NODE_TAG, attempt[0])] + ([RunTag(RESUMED_TAG, str(attempt[1]))] if attempt[1] else [])
+            self.attempt[name] = attempt
+        pending = self.pending.setdefault(name, Pending(time.monotonic(), first=step))
+        pending.metrics += metrics
+        pending.tags += tags
+        pending.last = step
+        if isinstance(result.get(DISTRIBUTIONS), str):
+            text = result[DISTRIBUTIONS]
+            self._write(f"logging the distributions of {name}", lambda run_id: self.client.log_text(run_id, text, DISTRIBUTIONS_ARTIFACT), name)
+        if result.get("diverged"):
+            self.diverged.add(name)
+        self.logged[name] = step
+        self.histories.setdefault(name, {}).setdefault(step, {}).update(values)
+
+    def mark_interrupted(self) -> list[str]:
+        """The sweep was stopped: child runs of trials that had not ended get status KILLED and
+        ncsweep.status interrupted (a resume reopens them). Returns their names."""
+        names = [n for n in self.started if n not in self.statuses]
+        for name in names:
+            self._send(name, tags=[RunTag(STATUS_TAG, INTERRUPTED_STATUS)])
+            self._write(f"ending the run of {name}", lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED)), name)
+        self.flush()
+        return names
+
+    def _best(self, name: str) -> tuple[list[Metric], list[RunTag]]:
+        """best/<split>/<metric> at the epoch the paper reports (best test accuracy; the same rule
+        the Parquet export applies to the full histories), and the tag naming that epoch."""
+        history = self.histories.get(name, {})
+        epoch = best_epoch(history)
+        if epoch is None:
+            return [], []
+        now = int(time.time() * 1000)
+        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items() if key.startswith(("train/", "val/", "test/"))]
+        return metrics, [RunTag(BEST_EPOCH_TAG, str(epoch))]
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        name = self.name_of(trial)
+        diverged = name in self.diverged or bool((trial.last_result or {}).get("diverged"))
+        if diverged:
+            status = "diverged"
+        elif self.logged.get(name, 0) < self.trials[name].config.train.epochs:
+            status = STOPPED_STATUS  # the scheduler ended it before its last epoch
+        else:
+            status = "finished"
+        self._finish(trial, status, RunStatus.FINISHED)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._finish(trial, "error", RunStatus.FAILED)
+
+    def _finish(self, trial, status: str, run_status: int) -> None:
+        name = self.name_of(trial)
+        self.statuses[name] = status
+        if name in self.started:
+            best, tags = self._best(name)
+            self._send(name, best, tags + [RunTag(STATUS_TAG, status)])  # the last epochs, best/ and the status at once
+            if name in self.histories:
+                history = self.histories.pop(name)
+                self._write(f"logging the history of {name}", lambda run_id: log_history(self.client, run_id, history), name)
+            self._write(f"ending the run of {name}", lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), name)
+        if self.on_done:
+            details = dict(trial.last_result or {})
+            details["epoch"] = self.logged.get(name, details.get("epoch", 0))
+            if status == "error":
+                details["error_file"] = getattr(trial, "error_file", None)
+            self.on_done(name, status, details)
+
+
+def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path], gpu: float = 0.0) -> None:
+    """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time,
+    what it cost (sweep/trial_hours, sweep/gpu_hours: orchestrator/cost.py) and the best trial
+    (highest final test accuracy among the finished) as metrics and tags, and the Parquet tables
+    and figures as artifacts (tables/, figures/)."""
+    metrics = {f"{SUMMARY_PREFIX}trials_{status}": float(n) for status, n in counts.items()}
+    metrics[f"{SUMMARY_PREFIX}wall_s"] = float(wall_s)
+    metrics.update({f"{SUMMARY_PREFIX}{key}": value for key, value in bill(trials, gpu).items()})  # trial_hours, gpu_hours
+    tags = []
+    done = trials[trials["status"] == "finished"] if "status" in trials else trials.iloc[0:0]
+    if "final/test/acc" in done and done["final/test/acc"].notna().any():
+        best = done.loc[done["final/test/acc"].idxmax()]
+        metrics[f"{SUMMARY_PREFIX}best_test_acc"] = float(best["final/test/acc"])
+        tags.append(RunTag(BEST_TRIAL_TAG, str(best["run_name"])))
+    now = int(time.time() * 1000)
+    batch = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    with_backoff(lambda: client.log_batch(parent_run_id, metrics=batch, tags=tags), "logging the sweep summary")
+    for path in files:
+        folder = FIGURES_DIR if path.suffix == ".png" else TABLES_DIR
+        with_backoff(lambda: client.log_artifact(parent_run_id, str(path), folder), f"logging {path.name}")
