@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install quickstart test test-unit lint clean
+.PHONY: install quickstart test test-unit lint docs clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The tables of registered names and keys in docs/ (tests/test_listing.py fails while they are stale).
+docs: $(STAMP)
+	$(BIN)/python -m orchestrator.output.listing docs/plugins.md docs/metrics.md
 
 clean:
 	rm -rf $(VENV) mlruns mlflow.db ncsweep_results .pytest_cache

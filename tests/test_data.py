@@ -8,11 +8,11 @@ import torch
 from datafiles import write_cifar10, write_cifar100, write_imagefolder, write_mnist
 from torchvision.datasets import MNIST
 
-from trainers.config import MixupConfig
+from trainers.augment.da1_da2 import MixupConfig
+from trainers.augment.mixup import build_mixup, mix
+from trainers.augment.ops import random_crop_flip
 from trainers.data import DATASETS, DataUnavailable, ensure_available, load_dataset, vision
-from trainers.data.augment import random_crop_flip
 from trainers.data.cache import CACHE_DIR
-from trainers.data.mixup import build_mixup, mix
 
 
 def test_cifar10_pickles_load_as_uint8_tensors_and_are_cached(tmp_path):

@@ -10,15 +10,14 @@ import pytest
 import torch
 from datafiles import write_imagefolder
 
+from trainers.augment.ops import random_rotate, rotate
 from trainers.config import TrialConfig
 from trainers.data import DATASETS, load_dataset
-from trainers.data.augment import random_rotate, rotate
 from trainers.data.labels import CIFAR10_MAP, noisy_labels, per_class_subset
 from trainers.heads import CLASSIFIERS
 from trainers.loop import run_trial
 from trainers.metrics import Context, SplitPass
 from trainers.models import MODELS
-from trainers.optim import lr_factor
 
 LABELS = torch.arange(10).repeat_interleave(100)  # 1,000 samples, 100 per class
 
@@ -194,4 +193,4 @@ def test_cosine_floor_is_timms_lr_min():
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
     timm = CosineLRScheduler(optimizer, t_initial=epochs, lr_min=floor)
     for epoch in range(epochs):
-        assert base * lr_factor(epoch, schedule, epochs, base) == pytest.approx(timm._get_lr(epoch)[0], rel=1e-12)
+        assert base * schedule.factor(epoch, epochs, base) == pytest.approx(timm._get_lr(epoch)[0], rel=1e-12)

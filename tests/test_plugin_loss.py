@@ -1,5 +1,5 @@
-"""A loss written by following the README ("Add your own loss") is one new file and nothing else:
-copy the project, add exactly the README's file to trainers/losses/, and run a sweep that uses it
+"""A loss written by following docs/extending.md ("Add your own loss") is one new file and nothing else:
+copy the project, add exactly the page's file to trainers/losses/, and run a sweep that uses it
 through the console entry point, real Ray and MLflow. Also the in-process view: `ncsweep list`
 and validation know the new name, its key is typed, and the loss trains."""
 
@@ -24,8 +24,8 @@ PACKAGES = ("trainers", "orchestrator", "analysis")
 
 
 def readme_loss() -> tuple[str, str]:
-    """(file name, code) of the example in the README's "Add your own loss" section."""
-    section = ROOT.joinpath("README.md").read_text().split("### Add your own loss", 1)[1].split("\n## ", 1)[0]
+    """(file name, code) of the example in docs/extending.md's "Add your own loss" section."""
+    section = ROOT.joinpath("docs/extending.md").read_text().split("## Add your own loss\n", 1)[1].split("\n## ", 1)[0]
     name = re.search(r"`trainers/losses/(\w+\.py)`", section).group(1)
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     return name, code

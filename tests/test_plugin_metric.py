@@ -1,7 +1,7 @@
-"""A metric written by following the README ("Add your own metric") is one new file and nothing
-else: copy the project, add exactly the README's file to trainers/metrics/, run a sweep with
+"""A metric written by following docs/extending.md ("Add your own metric") is one new file and nothing
+else: copy the project, add exactly the page's file to trainers/metrics/, run a sweep with
 per-layer metrics through the console entry point, real Ray and MLflow, and read its key (per split
-and per layer) back from MLflow. Also: the README's metric table is the registry's."""
+and per layer) back from MLflow. Also: docs/metrics.md's metric table is the registry's."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_metric() -> tuple[str, str, str]:
-    """(file name, code, key) of the example in the README's "Add your own metric" section."""
-    section = ROOT.joinpath("README.md").read_text().split("### Add your own metric", 1)[1].split("\n## ", 1)[0]
+    """(file name, code, key) of the example in docs/extending.md's "Add your own metric" section."""
+    section = ROOT.joinpath("docs/extending.md").read_text().split("## Add your own metric\n", 1)[1].split("\n## ", 1)[0]
     name = re.search(r"`trainers/metrics/(\w+\.py)`", section).group(1)
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     key = re.search(r'@metric\("(\w+)"', code).group(1)
@@ -32,8 +32,8 @@ def readme_metric() -> tuple[str, str, str]:
 
 
 def test_readme_metric_table_is_the_registry():
-    section = ROOT.joinpath("README.md").read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
-    assert metrics_markdown() in section, "README's metric table differs from `ncsweep list metrics --markdown`"
+    section = ROOT.joinpath("docs/metrics.md").read_text()
+    assert metrics_markdown() in section, "docs/metrics.md's metric table differs from `ncsweep list metrics --markdown`"
 
 
 @pytest.mark.integration

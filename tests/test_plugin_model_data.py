@@ -1,5 +1,5 @@
-"""A model or a dataset written by following the README ("Add your own model", "Add your own
-dataset") is one new file and nothing else: copy the project, add exactly the README's file, and
+"""A model or a dataset written by following docs/extending.md ("Add your own model", "Add your own
+dataset") is one new file and nothing else: copy the project, add exactly the page's file, and
 the console entry point lists it, validates a sweep that uses it and trains a trial with it."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from test_plugin_loss import PACKAGES, changed_files
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = {
     # section, package folder, `ncsweep list` family, the trial that uses it (as --set pairs)
-    "model": ("### Add your own model", "trainers/models", "models", {"data.name": "digits", "model.bottleneck": "9", "train.epochs": "15"}),
-    "dataset": ("### Add your own dataset", "trainers/data", "datasets", {"model.name": "mlp", "model.width": "32", "train.epochs": "40"}),
+    "model": ("## Add your own model", "trainers/models", "models", {"data.name": "digits", "model.bottleneck": "9", "train.epochs": "15"}),
+    "dataset": ("## Add your own dataset", "trainers/data", "datasets", {"model.name": "mlp", "model.width": "32", "train.epochs": "40"}),
 }
 
 
 def readme_example(section: str, folder: str) -> tuple[str, str]:
-    """(file name, code) of the example in a README section."""
-    text = ROOT.joinpath("README.md").read_text().split(section + "\n", 1)[1].split("\n#", 1)[0]
+    """(file name, code) of the example in a section of docs/extending.md."""
+    text = ROOT.joinpath("docs/extending.md").read_text().split(section + "\n", 1)[1].split("\n#", 1)[0]
     name = re.search(rf"`{folder}/(\w+\.py)`", text).group(1)
     return name, re.search(r"```python\n(.*?)```", text, re.S).group(1)
 

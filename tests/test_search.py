@@ -253,7 +253,7 @@ def test_the_shipped_search_sweeps_validate_with_the_counts_the_readme_gives(cap
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs/commands.md").read_text()
     for name, count in (("digits.yaml", 16), ("tune_losses.yaml", 24)):
         path = root / "sweeps/search" / name
         assert main(["validate", str(path)]) == 0

@@ -7,13 +7,12 @@ import torch
 from conftest import nan_equal
 
 from trainers import DIVERGED, FINISHED, TrialConfig, run_trial
-from trainers.config import ScheduleConfig
 from trainers.data import load_dataset
 from trainers.heads import CLASSIFIERS
 from trainers.loop import DISTRIBUTIONS, regularized_objective
 from trainers.metrics import METRICS
 from trainers.models import build_model
-from trainers.optim import lr_factor
+from trainers.schedules import SCHEDULES
 
 SMALL = {
     "data": {"name": "synthetic", "num_classes": 3, "dim": 5, "train_per_class": 20, "test_per_class": 10},
@@ -136,12 +135,15 @@ def test_regularized_objective_matches_the_formula():
 
 
 def test_schedules_and_linear_lr_scaling():
-    step = ScheduleConfig(name="step", milestones=(2, 4), gamma=0.1)
-    assert [lr_factor(e, step, 6) for e in range(6)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
-    cosine = ScheduleConfig(name="cosine", warmup_epochs=2)
-    factors = [lr_factor(e, cosine, 10) for e in range(10)]
+    step = SCHEDULES.make(name="step", milestones=(2, 4), gamma=0.1)
+    assert [step.factor(e, 6) for e in range(6)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+    cosine = SCHEDULES.make(name="cosine", warmup_epochs=2)
+    factors = [cosine.factor(e, 10) for e in range(10)]
     assert factors[:3] == pytest.approx([0.5, 1.0, 1.0]) and factors[-1] < 0.05
-    assert lr_factor(7, ScheduleConfig(name="constant"), 10) == 1.0
+    assert SCHEDULES.make(name="constant").factor(7, 10) == 1.0
+    # A warmup works before any schedule: linear to the base lr, then the schedule's own decay.
+    warm_step = SCHEDULES.make(name="step", milestones=(4,), gamma=0.1, warmup_epochs=2)
+    assert [warm_step.factor(e, 6) for e in range(6)] == pytest.approx([0.5, 1, 1, 1, 0.1, 0.1])
     scaled = config(optim={"lr": 0.1, "lr_scaling": "linear", "base_batch_size": 128}, train={"batch_size": 512})
     assert scaled.effective_lr == pytest.approx(0.4)
     _, reports = collect(scaled)

@@ -2,27 +2,29 @@
 
 Every section is a frozen pydantic model that forbids unknown keys, so a typo in a sweep file is an
 error naming the dotted key instead of a silently ignored setting. The plug-in sections (`data`,
-`model`, `classifier`, `loss`) are variants picked by `name` from their registries (trainers/registry.py): each
-variant holds only its own settings. Small fixed choices (optimizer, schedule) are `Literal`s.
-Defaults are the paper's setting 1 (PAPER.md section 6) scaled to the bundled digits data.
+`model`, `classifier`, `loss`, `optim`, `schedule`) are variants picked by `name` from their
+registries (trainers/registry.py): each variant holds only its own settings. `train.augment` names
+an augmentation (trainers/augment/) that owns `train.crop_padding`, `train.rotate` and the `mixup`
+section: they exist only in the trials whose augmentation uses them. Defaults are the paper's
+setting 1 (docs/science.md, "Protocols") scaled to the bundled digits data.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from trainers.augment import AUGMENTATIONS, owned_keys
+from trainers.augment.da1_da2 import MixupConfig
 from trainers.data import DATASETS, DataConfig
 from trainers.heads import CLASSIFIERS, HeadConfig
 from trainers.losses import LOSSES, LossConfig
 from trainers.models import MODELS, ModelConfig
+from trainers.optim import OPTIMIZERS, OptimConfig
+from trainers.schedules import SCHEDULES, ScheduleConfig
 from trainers.strict import StrictModel
 
-OptimizerName = Literal["sgd", "adamw"]
-ScheduleName = Literal["step", "cosine", "constant"]
-LrScaling = Literal["none", "linear"]
-Augment = Literal["none", "da1", "da1+da2"]
 Split = Literal["train", "val", "test"]
 Precision = Literal["auto", "bf16", "fp32"]
 
@@ -31,50 +33,20 @@ class Section(StrictModel):
     """A config section: unknown keys, infinite floats and booleans for numbers are errors (trainers/strict.py)."""
 
 
-class OptimConfig(Section):
-    name: OptimizerName = "sgd"
-    lr: float = Field(0.01, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)  # sgd only
-    betas: tuple[float, float] = (0.9, 0.999)  # adamw only
-    weight_decay: float = Field(0.0, ge=0.0)  # the optimizer's decay, on every parameter
-    lr_scaling: LrScaling = "none"
-    base_batch_size: int = Field(128, ge=1)
-
-
-class ScheduleConfig(Section):
-    name: ScheduleName = "step"
-    milestones: tuple[int, ...] = (30, 60, 80)
-    gamma: float = Field(0.2, gt=0.0)
-    warmup_epochs: int = Field(0, ge=0)
-    # cosine: the floor the lr decays to instead of 0 (the official code's timm scheduler, lr_min 1e-5).
-    min_lr: float = Field(0.0, ge=0.0)
-
-
 class RegularizationConfig(Section):
     lambda_w: float = Field(5e-4, ge=0.0)
     lambda_b: float = Field(0.0, ge=0.0)
     lambda_h: float = Field(5e-4, ge=0.0)
 
 
-class MixupConfig(Section):
-    """DA2 (PAPER.md section 6), through timm's Mixup; used when train.augment is da1+da2."""
-
-    mixup_alpha: float = Field(0.8, ge=0.0)
-    cutmix_alpha: float = Field(1.0, ge=0.0)
-    prob: float = Field(0.8, ge=0.0, le=1.0)
-    switch_prob: float = Field(0.5, ge=0.0, le=1.0)
-    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
-
-
 class TrainConfig(Section):
     epochs: int = Field(60, ge=1)
     batch_size: int = Field(128, ge=1)
-    # da1: random crop (padding crop_padding) + horizontal flip; da1+da2: plus mixup/cutmix.
-    augment: Augment = "none"
-    crop_padding: int = Field(4, ge=0)
-    # DA1 also rotates each image by a random angle within +-rotate degrees (the official code's
-    # RandomRotation(15) on CIFAR-100); 0 = off.
-    rotate: float = Field(0.0, ge=0.0, le=180.0)
+    # An augmentation of trainers/augment/ by name: none, da1 (random crop with padding crop_padding
+    # + horizontal flip, rotation within +-rotate degrees), da1+da2 (plus mixup/cutmix, `mixup`).
+    augment: str = "none"
+    crop_padding: int | None = Field(None, ge=0)  # da1, da1+da2 only (default 4 there)
+    rotate: float | None = Field(None, ge=0.0, le=180.0)  # da1, da1+da2 only (default 0: off)
     device: str = "auto"  # "auto" = cuda when available, else cpu
     # Training forward/backward under bf16 autocast: "auto" = on a CUDA GPU that supports bf16,
     # fp32 elsewhere. The metrics are always computed in fp32.
@@ -85,6 +57,14 @@ class TrainConfig(Section):
     # torch.compile the training forward: fewer kernel launches on a GPU once compiled (the first
     # steps pay the compile, tens of seconds); `ncsweep bench` shows whether it pays for a model.
     compile: bool = False
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("crop_padding", "rotate")
+
+    @field_validator("augment")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {value!r}; registered: {', '.join(AUGMENTATIONS)}")
+        return value
 
 
 class MetricsConfig(Section):
@@ -116,13 +96,42 @@ class TrialConfig(Section):
     model: ModelConfig = MODELS.default_value()
     loss: LossConfig = LOSSES.default_value()
     classifier: HeadConfig = CLASSIFIERS.default_value()
-    optim: OptimConfig = OptimConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
+    optim: OptimConfig = OPTIMIZERS.default_value()
+    schedule: ScheduleConfig = SCHEDULES.default_value()
     regularization: RegularizationConfig = RegularizationConfig()
     train: TrainConfig = TrainConfig()
-    mixup: MixupConfig = MixupConfig()
+    mixup: MixupConfig | None = None  # da1+da2 only (its augmentation fills in the defaults)
     metrics: MetricsConfig = MetricsConfig()
     seed: int = Field(0, ge=0, lt=2**32)  # numpy's seeds are 32-bit (timm's Mixup draws from numpy)
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("mixup",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _augmentation_keys(cls, data: Any) -> Any:
+        """The keys `train.augment` owns are filled with their defaults when absent; a key that
+        another augmentation owns is an error naming the augmentation's own keys."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        train = data.get("train", {})
+        train = train.model_dump() if isinstance(train, BaseModel) else dict(train) if isinstance(train, dict) else train
+        if not isinstance(train, dict):
+            return data
+        augmentation = AUGMENTATIONS.get(train.get("augment", "none"))
+        if augmentation is None:
+            return data  # the train.augment field names the registered ones
+        for key in owned_keys():
+            section, _, leaf = key.partition(".")
+            holder = train if section == "train" else data
+            name = leaf or section
+            present = holder.get(name) is not None
+            if present and key not in augmentation.keys:
+                own = ", ".join(augmentation.keys) or "none"
+                raise ValueError(f"{key}: a key of train.augment {', '.join(repr(a) for a in owned_keys()[key])}, not of {augmentation.name!r} (its keys: {own})")
+            if not present and key in augmentation.keys:
+                holder[name] = augmentation.keys[key]
+        data["train"] = train
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialConfig:
@@ -130,18 +139,10 @@ class TrialConfig(Section):
         if vectors and not self.model.vectors:
             takes = ", ".join(n for cls in MODELS.variants() if cls.vectors for n in cls.names())
             raise ValueError(f"model.name {self.model.name!r} needs image data; data.name {self.data.name!r} is vectors (use {takes})")
-        if self.train.augment != "none" and vectors:
+        if self.augmentation.images_only and vectors:
             raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is vectors (use 'none')")
-        if self.train.augment == "da1+da2" and self.loss.label_smoothing:
-            raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
-        if self.train.rotate and (self.train.augment == "none" or vectors):
-            raise ValueError(
-                f"train.rotate {self.train.rotate:g} is part of DA1: it needs image data and train.augment 'da1' or 'da1+da2' (got {self.train.augment!r} on data.name {self.data.name!r})"
-            )
-        if self.schedule.min_lr and self.schedule.name != "cosine":
-            raise ValueError(f"schedule.min_lr is the cosine schedule's floor; schedule.name is {self.schedule.name!r} (use 'cosine' or drop min_lr)")
-        if self.schedule.min_lr >= self.effective_lr:
-            raise ValueError(f"schedule.min_lr {self.schedule.min_lr:g} must be below the learning rate ({self.effective_lr:g})")
+        self.augmentation.check(self)
+        self.schedule.check(self.effective_lr)
         if "val" in self.metrics.splits and not self.data.val_fraction:
             raise ValueError("metrics.splits: 'val' needs a validation split; set data.val_fraction (e.g. 0.1) or drop 'val'")
         if self.loss.needs_cosine and not self.classifier.cosine:
@@ -159,9 +160,12 @@ class TrialConfig(Section):
     @property
     def effective_lr(self) -> float:
         """The learning rate after `optim.lr_scaling` (linear: lr * batch_size / base_batch_size)."""
-        if self.optim.lr_scaling == "linear":
-            return self.optim.lr * self.train.batch_size / self.optim.base_batch_size
-        return self.optim.lr
+        return self.optim.effective_lr(self.train.batch_size)
+
+    @property
+    def augmentation(self):
+        """The `train.augment` variant (trainers/augment/)."""
+        return AUGMENTATIONS[self.train.augment]
 
     def flat(self) -> dict[str, Any]:
         """Dotted keys -> plain values (lists for tuples): the MLflow params and Parquet columns."""

@@ -13,8 +13,8 @@ import torch
 
 from trainers import state as train_state
 from trainers.accel import autocast
+from trainers.augment.mixup import mix
 from trainers.config import TrialConfig
-from trainers.data.mixup import mix
 from trainers.evaluate import evaluate
 from trainers.losses import soft_targets
 from trainers.models import Classifier
@@ -46,8 +46,9 @@ def prepared_batches(t: Trainee) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     DA1 (inside `train_batches`, batched) -> normalize -> memory layout -> DA2 (mixup/cutmix, soft
     targets with its smoothing) or plain targets with `loss.label_smoothing`."""
     config = t.config
-    crop = config.train.crop_padding if config.train.augment != "none" else None
-    for x, y in t.data.train_batches(config.train.batch_size, t.generator, crop, config.train.rotate):
+    augmentation = config.augmentation
+    crop, rotate = augmentation.crop_padding(config), augmentation.rotate(config)
+    for x, y in t.data.train_batches(config.train.batch_size, t.generator, crop, rotate):
         if y.numel() < 2:  # batch norm cannot normalize a single sample
             continue
         x = t.data.normalize(x)

@@ -13,7 +13,10 @@ variants import their implementation inside their methods.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import typing
+from collections.abc import Iterable
 from typing import Any, ClassVar, Union
 
 from pydantic import Discriminator, Tag
@@ -108,3 +111,15 @@ class Registry:
 def registry_of(field: Any) -> Registry | None:
     """The Registry behind a pydantic field whose type `Registry.field` made, if any."""
     return next((m for m in getattr(field, "metadata", ()) if isinstance(m, Registry)), None)
+
+
+def import_plugins(package: str, path: Iterable[str], first: Iterable[str] = (), helpers: Iterable[str] = ()) -> None:
+    """Import every plug-in module of a family's package, so that each registers itself: `first` in
+    that order (the order `ncsweep list` and the docs show), then the others by name. `base`,
+    `helpers` (modules that are not plug-ins, often importing torch) and `_private` modules are
+    skipped. Every family (losses, heads, models, datasets, metrics, optimizers, schedules,
+    augmentations) discovers its plug-ins through this one function."""
+    skip = {"base", *helpers}
+    for module in dict.fromkeys([*first, *sorted(m.name for m in pkgutil.iter_modules(path))]):
+        if module not in skip and not module.startswith("_"):
+            importlib.import_module(f"{package}.{module}")

@@ -13,10 +13,9 @@ import torch
 from trainers.accel import autocast_dtype, resolve_device, use_channels_last
 from trainers.config import TrialConfig
 from trainers.data import Dataset, load_dataset
-from trainers.data.mixup import build_mixup
 from trainers.losses import Loss
 from trainers.models import Classifier, build_model
-from trainers.optim import build_optimizer, build_scheduler
+from trainers.schedules import build_scheduler
 
 
 @dataclass
@@ -48,13 +47,13 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
     channels_last = use_channels_last(config.train, device, data.input_shape)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model.parameters(), config)
+    optimizer = config.optim.build(model.parameters(), config.effective_lr)
     return Trainee(
         config=config, device=device, loss=bind_loss(config.loss, data), data=data, model=model,
         forward=torch.compile(model) if config.train.compile else model,
-        optimizer=optimizer, scheduler=build_scheduler(optimizer, config),
+        optimizer=optimizer, scheduler=build_scheduler(optimizer, config.schedule, config.train.epochs, config.effective_lr),
         generator=torch.Generator().manual_seed(config.seed),
-        mixup=build_mixup(config.mixup, data.num_classes) if config.train.augment == "da1+da2" else None,
+        mixup=config.augmentation.mixup(config, data.num_classes),
         amp_dtype=autocast_dtype(config.train, device), channels_last=channels_last,
         tap=config.model.layer_tap(model.backbone, config.metrics.layers) if config.metrics.layers else None,
     )  # fmt: skip

@@ -8,15 +8,18 @@ may not say, checked where pydantic names the dotted key.
   `train.batch_size: true` as a batch of 1 and `seeds: [true, false]` as seeds 1 and 0. A field
   whose type is int or float (alone, optional, or in a list or tuple) refuses booleans; a field
   that admits bool itself (`train.channels_last: auto | true | false`) is left alone.
+- A key that applies only with another key's value (`optim.base_batch_size` with linear lr scaling,
+  `train.crop_padding` with DA1) is None when it does not apply, and left out of every dump (the
+  MLflow params, the config tag): a trial records only what it used.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_serializer
 
 
 def expects_numbers(annotation: Any) -> bool:
@@ -42,6 +45,15 @@ def has_boolean(value: Any) -> bool:
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    omitted_when_none: ClassVar[tuple[str, ...]] = ()  # fields left out of dumps while None (they do not apply)
+
+    @model_serializer(mode="wrap")
+    def _without_keys_that_do_not_apply(self, handler):
+        out = handler(self)
+        for key in self.omitted_when_none:
+            if isinstance(out, dict) and key in out and out[key] is None:
+                del out[key]
+        return out
 
     @classmethod
     def keys(cls) -> dict[str, Any]:

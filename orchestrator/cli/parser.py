@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("list", help="the registered losses, classifier heads, models, datasets and metrics, with their own keys")
-    p.add_argument("what", nargs="*", metavar="losses|classifiers|models|datasets|metrics")
-    p.add_argument("--markdown", action="store_true", help="metrics: as the README's Markdown table")
+    p = sub.add_parser("list", help="the registered losses, classifier heads, models, datasets, optimizers, schedules, augmentations and metrics, with their own keys")
+    p.add_argument("what", nargs="*", metavar="losses|classifiers|models|datasets|optimizers|schedules|augmentations|metrics")
+    p.add_argument("--markdown", action="store_true", help="as the Markdown tables of docs/plugins.md and docs/metrics.md")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")

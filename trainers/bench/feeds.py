@@ -3,7 +3,7 @@ steps on a `Trainee` (trainers/setup.py), so both run the same model, loss, regu
 optimizer and differ only in where the batches come from.
 
 - ncsweep's: the dataset lives on the device as uint8 tensors; crop, flip and normalization are
-  batched tensor ops there (trainers/data/augment.py).
+  batched tensor ops there (trainers/augment/ops.py).
 - the official code's: torchvision's CIFAR10 Dataset with per-image PIL transforms
   (RandomCrop(32, 4), RandomHorizontalFlip, ToTensor, Normalize) in DataLoader worker
   processes, each batch copied to the device.

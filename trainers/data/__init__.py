@@ -11,23 +11,19 @@ package imports every module in it but HELPERS, and each `DataVariant` subclass 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import TYPE_CHECKING, Union
 
 from trainers.data.base import DATASETS, DataUnavailable, DataVariant, FileData, LabelNoise
+from trainers.registry import import_plugins
 
 if TYPE_CHECKING:
     from trainers.data.imagenet import ImageFolderData
     from trainers.data.tensors import TensorData
 
 # Modules that are not datasets: the registry, the in-memory data, label noise and per-class
-# subsets, batched augmentation, the decode cache and mixup (these import torch).
-HELPERS = ("base", "tensors", "labels", "augment", "cache", "mixup")
-_FIRST = ("digits", "synthetic", "vision", "cifar100_lt", "imagenet")  # the order `ncsweep list` shows
-for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
-    if _module not in HELPERS and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+# subsets, and the decode cache (these import torch).
+HELPERS = ("base", "tensors", "labels", "cache")
+import_plugins(__name__, __path__, first=("digits", "synthetic", "vision", "cifar100_lt", "imagenet"), helpers=HELPERS)
 
 DataConfig = DATASETS.field()  # the trial config's `data` type: every dataset registered above
 Dataset = Union["TensorData", "ImageFolderData"]

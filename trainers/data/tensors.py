@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from trainers.data.augment import random_crop_flip, random_rotate
+from trainers.augment.ops import random_crop_flip, random_rotate
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

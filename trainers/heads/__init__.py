@@ -7,15 +7,10 @@ Adding a head is one new file here: importing the package imports every module i
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from trainers.heads.base import CLASSIFIERS, BiasMode, Head
+from trainers.registry import import_plugins
 
-_FIRST = ("linear", "cosine", "fixed_etf")
-for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
-    if _module not in ("base", "module") and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+import_plugins(__name__, __path__, first=("linear", "cosine", "fixed_etf"), helpers=("module",))
 
 HeadConfig = CLASSIFIERS.field()  # the trial config's `classifier` type
 

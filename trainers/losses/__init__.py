@@ -7,16 +7,11 @@ config's `loss` field, `ncsweep list` and the docs read.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from trainers.losses.base import LOSSES, Loss, soft_targets
+from trainers.registry import import_plugins
 
 # The paper's two first (the order `ncsweep list` shows), then every other module in this folder.
-_FIRST = ("cross_entropy", "binary_cross_entropy")
-for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
-    if _module != "base" and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+import_plugins(__name__, __path__, first=("cross_entropy", "binary_cross_entropy"))
 
 LossConfig = LOSSES.field()  # the trial config's `loss` type: every loss registered above
 

@@ -13,16 +13,12 @@ Importing this package does not import torch: the driver reads the keys for the 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from trainers.metrics.registry import METRICS, Metric, metric, sample_metric
+from trainers.registry import import_plugins
 
 FAMILIES = ("scores", "nc1", "etf", "ncc", "loss", "noise")  # the order of the keys everywhere
 _MACHINERY = {"registry", "stats", "split_pass", "reference"}
-for _module in [*FAMILIES, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
-    if _module not in _MACHINERY and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+import_plugins(__name__, __path__, first=FAMILIES, helpers=_MACHINERY)
 
 _PASS_NAMES = ("Batch", "Context", "SplitPass", "SplitResult", "SplitStats", "compute_split", "FEATURES")
 

@@ -8,17 +8,12 @@ imports torch; `Classifier` and `build_model` (trainers/models/classifier.py) lo
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from trainers.errors import WeightsUnavailable
 from trainers.models.base import MODELS, ModelVariant
+from trainers.registry import import_plugins
 
 HELPERS = ("base", "classifier")  # modules that are not plug-ins (classifier imports torch)
-_FIRST = ("mlp", "cnn")  # the order `ncsweep list` shows: the laptop models first
-for _module in [*_FIRST, *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
-    if _module not in HELPERS and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+import_plugins(__name__, __path__, first=("mlp", "cnn"), helpers=HELPERS)  # the laptop models first
 
 ModelConfig = MODELS.field()  # the trial config's `model` type: every model registered above
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from trainers.config import MixupConfig
-
 if TYPE_CHECKING:
     from timm.data import Mixup
+
+    from trainers.augment.da1_da2 import MixupConfig
 
 
 def build_mixup(cfg: MixupConfig, num_classes: int) -> Mixup:
