@@ -1,5 +1,5 @@
 """Every registered loss against an independent computation: a per-sample, per-class loop in plain
-Python `math` written from PAPER.md section 2b, the limits each loss reduces to, and the bias
+Python `math` written from docs/science.md#losses, the limits each loss reduces to, and the bias
 gradient (autograd in `Loss.bias_gradient`) against the CE/BCE closed forms and finite differences."""
 
 import math
@@ -29,7 +29,7 @@ def bce_term(s, q):
 
 
 def reference(name, params, s, q):
-    """L for one sample: the formulas of PAPER.md 2b, one class at a time."""
+    """L for one sample: the formulas of docs/science.md#losses, one class at a time."""
     p, kk = softmax(s), len(s)
     ce = -sum(qk * math.log(pk) for qk, pk in zip(q, p))
     if name == "ce":

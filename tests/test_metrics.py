@@ -180,6 +180,6 @@ def test_metric_keys_cover_the_paper_tables():
     panel = ["ncc_acc", "nc4", "cdnv", "equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h"]
     official = ["acc5"]  # the official code's top-5 accuracy
     noise = ["clean_acc", "noisy_fit"]  # under data.label_noise
-    assert sorted(METRICS.keys()) == sorted(paper + panel + official + noise)  # PAPER.md sections 5 and 5b, the official code, label noise
+    assert sorted(METRICS.keys()) == sorted(paper + panel + official + noise)  # docs/science.md#metrics, the official code, label noise
     assert {m.key: m.only for m in METRICS if m.only} == {"acc5": "K > 5", "clean_acc": "label noise", "noisy_fit": "label noise"}
     assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4"]

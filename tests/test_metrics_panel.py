@@ -1,4 +1,4 @@
-"""The field's NC panel beyond the paper (PAPER.md section 5b) against independent computations:
+"""The field's NC panel beyond the paper (docs/science.md#metrics) against independent computations:
 closed forms at an exact simplex ETF, and plain Python loops over samples and class pairs."""
 
 import itertools

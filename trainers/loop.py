@@ -26,7 +26,7 @@ from trainers.usage import peak_mem_mb, reset_peak_memory
 def regularized_objective(config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor) -> torch.Tensor:
     """mean_batch L + lambda_w/2 ||W||_F^2 + lambda_b/2 ||b||^2 + lambda_h/2 sum_{i in batch} ||h_i||^2.
 
-    The feature term is a *sum* over the batch, as in the official code (PAPER.md section 3), so
+    The feature term is a *sum* over the batch, as in the official code (docs/science.md#regularization), so
     its weight grows with the batch size.
     """
     reg = config.regularization

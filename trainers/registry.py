@@ -5,7 +5,7 @@ defining the class registers it (as timm's `@register_model` does, without the d
 registry then gives the config field type: a pydantic discriminated union on `name`, so each
 variant validates only its own keys (`loss: {name: ce, gamma: 2}` is an unknown key for `ce`), and
 an unknown name is one error that lists every registered name. Config validation, the CLI
-(`ncsweep list`) and the README read these registries; nothing else spells the names out.
+(`ncsweep list`) and the generated tables of docs/ read these registries; nothing else spells the names out.
 
 Nothing here imports torch: reading a sweep file must not pay torch's seconds of import time, so
 variants import their implementation inside their methods.

@@ -1,4 +1,4 @@
-"""How ncsweep lays runs out in MLflow (DESIGN.md "MLflow model"): the names both the writer
+"""How ncsweep lays runs out in MLflow (docs/design.md#mlflow-layout): the names both the writer
 (the orchestrator's tracker) and the readers (this package) use."""
 
 PARENT_TAG = "mlflow.parentRunId"

@@ -1,4 +1,4 @@
-"""The paper's claims (PAPER.md section 7) tested on any loss, with a statistic, its 95% interval
+"""The paper's claims (docs/science.md#claims) tested on any loss, with a statistic, its 95% interval
 and a verdict: holds, does not hold, inconclusive (the interval straddles the threshold: more
 seeds would decide), or not testable from these runs (and why).
 

@@ -45,7 +45,7 @@ def print_comparisons(exported) -> None:
 
 def print_claims(exported) -> None:
     if exported.claims is not None and not exported.claims.empty:
-        print("\nThe paper's claims (PAPER.md section 7) on these runs:")
+        print("\nThe paper's claims (docs/science.md#claims) on these runs:")
         print("  " + format_claims(exported.claims).replace("\n", "\n  "))
 
 

@@ -1,4 +1,4 @@
-"""MLflow logging from the driver (DESIGN.md "MLflow model"): a parent run per sweep execution,
+"""MLflow logging from the driver (docs/design.md#mlflow-layout): a parent run per sweep execution,
 one nested child run per trial, per-epoch metrics with step = epoch, a status tag.
 
 Trials report to Ray Tune; this Tune callback runs in the driver and is the only MLflow writer, so

@@ -1,7 +1,7 @@
 """Datasets by name: every module in this package but the helpers defines one (or a small family),
 as losses do.
 
-Adding a dataset is one new file here (see the README, "Add your own dataset"): importing this
+Adding a dataset is one new file here (docs/extending.md#add-your-own-dataset): importing this
 package imports every module in it but HELPERS, and each `DataVariant` subclass registers itself in
 `DATASETS`, which the trial config's `data` field, `ncsweep list` and the docs read. Each variant's
 `load()` gives an object with the interface of `TensorData` (in memory) or `ImageFolderData`

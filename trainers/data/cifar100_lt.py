@@ -1,5 +1,5 @@
 """CIFAR-100-LT: CIFAR-100 with an exponentially long-tailed training set (Cao et al. 2019), the
-long-tail benchmark of PAPER.md experiment 7."""
+long-tail benchmark of docs/science.md#protocols (experiment 7)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class Normalization:
         return (x - mean) / std
 
 
-# PAPER.md section 6: MNIST is resized to 32 and repeated to 3 channels; CIFAR's usual statistics.
+# docs/science.md#protocols: MNIST is resized to 32 and repeated to 3 channels; CIFAR's usual statistics.
 MNIST_NORM = Normalization((0.1307,) * 3, (0.3081,) * 3)
 CIFAR_NORM = Normalization((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
 IMAGENET_NORM = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

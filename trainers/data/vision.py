@@ -18,7 +18,7 @@ from typing import Literal
 from trainers.data.base import DataUnavailable, FileData
 
 OFFICIAL_SIZE = {True: 50_000, False: 10_000}  # CIFAR train / test images
-MNIST_SIDE = 32  # PAPER.md: MNIST resized to 32 so the CIFAR backbones apply unchanged
+MNIST_SIDE = 32  # docs/science.md: MNIST resized to 32 so the CIFAR backbones apply unchanged
 HOW = {
     "mnist": "MNIST/raw/ with the four uncompressed IDX files (train-images-idx3-ubyte, ...)",
     "cifar10": "cifar-10-batches-py/ (the python version from https://www.cs.toronto.edu/~kriz/cifar.html)",

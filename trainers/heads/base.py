@@ -1,6 +1,6 @@
 """What every classifier head is: a typed config variant (`classifier.name`) that builds its
 parameters and holds its math; the scores are s_k = z_k - b_k with z the head's bias-free scores
-(PAPER.md section 1: the bias is subtracted, so b_k is the threshold z_k must pass).
+(docs/science.md#scores-and-the-sign-of-the-bias: the bias is subtracted, so b_k is the threshold z_k must pass).
 
 A head module defines a subclass of `Head` with `name: Literal[...]` and its own keys, and
 implements `bias_free` (z from the features, as a pure function of tensors) and, where it differs
@@ -59,7 +59,7 @@ class Head(Variant):
     cosine: ClassVar[bool] = False  # True: z_k = scale cos(w_k, h), what margin losses act on
     # per_class: b in R^K; unified: one scalar shared by all classes (UBCE); none: no bias.
     bias: BiasMode = "per_class"
-    bias_init_mean: float = 0.0  # b ~ U(-1/sqrt(d), 1/sqrt(d)) + this (PAPER.md section 4)
+    bias_init_mean: float = 0.0  # b ~ U(-1/sqrt(d), 1/sqrt(d)) + this (docs/science.md#initialization)
     # The official code's --bias_init_mode (0-7 also accepted): uniform, or a structured b_k
     # (structured_bias) with bias_init_mean added; per-class biases only.
     bias_init_mode: BiasInitMode = "uniform"

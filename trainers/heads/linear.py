@@ -1,4 +1,4 @@
-"""The paper's linear classifier: s_k = w_k . h - b_k (PAPER.md sections 1 and 4)."""
+"""The paper's linear classifier: s_k = w_k . h - b_k (docs/science.md#scores-and-the-sign-of-the-bias)."""
 
 from __future__ import annotations
 

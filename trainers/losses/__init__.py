@@ -1,6 +1,6 @@
 """Classification losses by name: every module in this package defines one (or a small family).
 
-Adding a loss is one new file here (see the README, "Add your own loss"): importing this package
+Adding a loss is one new file here (docs/extending.md#add-your-own-loss): importing this package
 imports every module in it, and each `Loss` subclass registers itself in `LOSSES`, which the trial
 config's `loss` field, `ncsweep list` and the docs read.
 """

@@ -1,6 +1,6 @@
 """What every loss is: a typed config variant that computes its per-sample value on scores.
 
-Convention (PAPER.md sections 1-2): scores s = W h - b (the bias is subtracted), soft targets
+Convention (docs/science.md#scores-and-the-sign-of-the-bias): scores s = W h - b (the bias is subtracted), soft targets
 q in [0, 1]^K (one-hot, label-smoothed or mixed), a loss is summed over the K classes and averaged
 over the batch. A loss module subclasses `Loss`, declares `name: Literal["its_name"]` and its own
 hyperparameters as fields, and implements `per_sample`; defining the class registers it.

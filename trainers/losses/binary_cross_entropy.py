@@ -1,4 +1,4 @@
-"""Per-class sigmoid binary cross-entropy, the paper's `bce` (PAPER.md section 2)."""
+"""Per-class sigmoid binary cross-entropy, the paper's `bce` (docs/science.md#losses)."""
 
 from __future__ import annotations
 

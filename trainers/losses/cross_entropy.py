@@ -1,4 +1,4 @@
-"""Softmax cross-entropy, the paper's `ce` (PAPER.md section 2)."""
+"""Softmax cross-entropy, the paper's `ce` (docs/science.md#losses)."""
 
 from __future__ import annotations
 

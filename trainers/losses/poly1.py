@@ -10,7 +10,7 @@ from trainers.losses.base import Loss
 
 class Poly1(Loss):
     """L = CE + epsilon (1 - sum_k q_k p_k), p = softmax(s): CE with its first polynomial term
-    re-weighted. epsilon = 0 is `ce`. The default here is 1 (PAPER.md); the paper's ImageNet
+    re-weighted. epsilon = 0 is `ce`. The default here is 1 (docs/science.md); the paper's ImageNet
     setting, and timm's, is epsilon = 2."""
 
     name: Literal["poly1"] = "poly1"

@@ -1,6 +1,6 @@
 """The trial's own loss over a split, and how far the bias is from its stationary point.
 
-Both use the trial's loss with its label smoothing on the scores S = Z - b (PAPER.md section 5),
+Both use the trial's loss with its label smoothing on the scores S = Z - b (docs/science.md#metrics),
 or for a margin loss on the scores it trains on, S' = margin(Z) - b (trainers/losses/base.py).
 """
 

@@ -13,7 +13,7 @@ A metric is a small pure function registered under its key by one of two decorat
 `layers=True` also computes the metric on every intermediate layer named in `metrics.layers`
 (a layer has features and labels but no classifier of its own).
 
-The trial's reports, the MLflow keys, the Parquet schema, the README table and
+The trial's reports, the MLflow keys, the Parquet schema, the table of docs/metrics.md and
 `ncsweep list metrics` all read this registry, in registration order. Nothing here imports
 torch: the driver reads the keys without paying torch's import.
 """

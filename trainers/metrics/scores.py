@@ -1,4 +1,4 @@
-"""Scores and uniform accuracy (PAPER.md section 5).
+"""Scores and uniform accuracy (docs/science.md#metrics).
 
 Z = H W^T are the bias-free scores, S = Z - b the scores; p_i = Z_{i,y_i} is a sample's positive
 score and n_i = max_{k != y_i} Z_ik its largest negative one. Sources: Li, Xiao, Shen, "BCE vs. CE

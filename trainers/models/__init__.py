@@ -1,6 +1,6 @@
 """Backbones by name: every module in this package defines one (or a small family), as losses do.
 
-Adding a model is one new file here (see the README, "Add your own model"): importing this package
+Adding a model is one new file here (docs/extending.md#add-your-own-model): importing this package
 imports every module in it but the helpers below, and each `ModelVariant` subclass registers itself
 in `MODELS`, which the trial config's `model` field, `ncsweep list` and the docs read. Nothing here
 imports torch; `Classifier` and `build_model` (trainers/models/classifier.py) load it on first use.

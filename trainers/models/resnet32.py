@@ -1,5 +1,5 @@
 """ResNet-32 for CIFAR (He et al. 2016, section 4.2): the backbone of the long-tail literature
-(Cao et al. 2019; Alshammari et al. 2022, the protocol of PAPER.md experiment 7).
+(Cao et al. 2019; Alshammari et al. 2022, the protocol of docs/science.md#protocols (experiment 7)).
 
 A 3x3 conv to 16 channels, three stages of five basic blocks (16, 32, 64 channels; stride 2 at
 stages 2 and 3), global average pooling: 64 features, about 0.46M parameters. The blocks are
