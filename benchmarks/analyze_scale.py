@@ -35,7 +35,11 @@ from analysis.store.read import tables  # noqa: E402
 from trainers.config import TrialConfig  # noqa: E402
 from trainers.metrics import METRICS  # noqa: E402
 
-KEYS = [f"{split}/{k}" for split in ("train", "test") for k in METRICS.keys()] + ["optim/lr", "optim/batch_loss", "time/epoch_s"]
+KEYS = [f"{split}/{k}" for split in ("train", "test") for k in METRICS.keys()] + [
+    "optim/lr",
+    "optim/batch_loss",
+    "time/epoch_s",
+]
 
 
 def build(uri: str, artifacts: Path, trials: int, epochs: int) -> str:
@@ -45,7 +49,13 @@ def build(uri: str, artifacts: Path, trials: int, epochs: int) -> str:
     rng = random.Random(0)
     for i in range(trials):
         config = TrialConfig.model_validate({"loss": {"name": ["ce", "bce"][i % 2]}, "seed": i})
-        tags = {PARENT_TAG: parent, TRIAL_TAG: f"t{i}", SWEEP_TAG: "scale", STATUS_TAG: "finished", CONFIG_TAG: json.dumps(config.model_dump(mode="json"))}
+        tags = {
+            PARENT_TAG: parent,
+            TRIAL_TAG: f"t{i}",
+            SWEEP_TAG: "scale",
+            STATUS_TAG: "finished",
+            CONFIG_TAG: json.dumps(config.model_dump(mode="json")),
+        }
         run = client.create_run(experiment, run_name=f"t{i}", tags=tags).info.run_id
         client.log_batch(run, params=[Param(k, str(v)) for k, v in list(config.flat().items())[:100]])
         history = {e: {k: rng.random() for k in KEYS} for e in range(1, epochs + 1)}
@@ -82,7 +92,10 @@ def timed(what: str, fn) -> float:
     started = time.perf_counter()
     trials, epochs = fn()
     seconds = time.perf_counter() - started
-    print(f"{what}: {seconds:.1f} s" + (f" ({len(trials)} trials, {len(epochs)} epoch rows)" if len(trials) else ""), flush=True)
+    print(
+        f"{what}: {seconds:.1f} s" + (f" ({len(trials)} trials, {len(epochs)} epoch rows)" if len(trials) else ""),
+        flush=True,
+    )
     return seconds
 
 
@@ -90,9 +103,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--old-trials", type=int, default=20, help="trials read the old way, per run and metric (0: skip)")
+    parser.add_argument(
+        "--old-trials", type=int, default=20, help="trials read the old way, per run and metric (0: skip)"
+    )
     parser.add_argument("--store", help="build the store in this folder and keep it; reuse it when it is there")
-    parser.add_argument("--server-workers", type=int, default=4, help="the mlflow server's worker processes (MLflow's default: 4)")
+    parser.add_argument(
+        "--server-workers", type=int, default=4, help="the mlflow server's worker processes (MLflow's default: 4)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(args.store or scratch)
@@ -106,16 +123,24 @@ def main() -> None:
             print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
         client = MlflowClient(uri)
         sqlite_s = timed(f"analyze, sqlite, {args.trials} x {args.epochs}", lambda: tables(client, "scale"))
-        sqlite_store_s = timed(f"analyze, sqlite, store alone (no artifacts), {args.trials} x {args.epochs}", lambda: tables(client, "scale", use_artifacts=False))
+        sqlite_store_s = timed(
+            f"analyze, sqlite, store alone (no artifacts), {args.trials} x {args.epochs}",
+            lambda: tables(client, "scale", use_artifacts=False),
+        )
         from conftest import MlflowServer  # the tests' own server fixture: 127.0.0.1, stopped by pid
 
         server = MlflowServer(root, workers=args.server_workers)  # serves root/mlflow.db, the store built above
         server.start()
         try:
             remote = MlflowClient(server.url)
-            server_s = timed(f"analyze, mlflow server ({args.server_workers} workers), {args.trials} x {args.epochs}", lambda: tables(remote, "scale"))
+            server_s = timed(
+                f"analyze, mlflow server ({args.server_workers} workers), {args.trials} x {args.epochs}",
+                lambda: tables(remote, "scale"),
+            )
             server_store_s = timed(
-                f"analyze, mlflow server ({args.server_workers} workers), store alone (no artifacts), {args.trials} x {args.epochs}", lambda: tables(remote, "scale", use_artifacts=False)
+                f"analyze, mlflow server ({args.server_workers} workers), store alone (no artifacts), "
+                f"{args.trials} x {args.epochs}",
+                lambda: tables(remote, "scale", use_artifacts=False),
             )
         finally:
             server.stop()
@@ -124,12 +149,25 @@ def main() -> None:
             if not (root / "old.db").exists():
                 build(old_uri, root / "old-artifacts", args.old_trials, args.epochs)
             old = MlflowClient(old_uri)
-            bulk_s = timed(f"  reading the histories, bulk (store_histories), sqlite, {args.old_trials} x {args.epochs}", lambda: bulk(old, "scale"))
-            old_s = timed(f"  reading the histories, per run and metric (the old read), sqlite, {args.old_trials} x {args.epochs}", lambda: per_metric(old, "scale"))
+            bulk_s = timed(
+                f"  reading the histories, bulk (store_histories), sqlite, {args.old_trials} x {args.epochs}",
+                lambda: bulk(old, "scale"),
+            )
+            old_s = timed(
+                f"  reading the histories, per run and metric (the old read), sqlite, {args.old_trials} x "
+                f"{args.epochs}",
+                lambda: per_metric(old, "scale"),
+            )
             print(f"  old / bulk on the same {args.old_trials} trials: {old_s / bulk_s:.1f}x")
-        print(f"targets: sqlite < 30 s: {'yes' if sqlite_s < 30 else 'NO'} ({sqlite_s:.1f} s); server < 60 s: {'yes' if server_s < 60 else 'NO'} ({server_s:.1f} s)")
+        print(
+            f"targets: sqlite < 30 s: {'yes' if sqlite_s < 30 else 'NO'} ({sqlite_s:.1f} s); server < 60 s: "
+            f"{'yes' if server_s < 60 else 'NO'} ({server_s:.1f} s)"
+        )
         worst = max(sqlite_store_s, server_store_s)
-        print(f"         store alone < 60 s: {'yes' if worst < 60 else 'NO'} (sqlite {sqlite_store_s:.1f} s, server {server_store_s:.1f} s)")
+        print(
+            f"         store alone < 60 s: {'yes' if worst < 60 else 'NO'} (sqlite {sqlite_store_s:.1f} s, "
+            f"server {server_store_s:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

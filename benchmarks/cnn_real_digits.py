@@ -30,20 +30,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         write_real_mnist(Path(root))
         for loss in args.losses.split(","):
-            config = TrialConfig.model_validate({
-                "data": {"name": "mnist", "root": root},
-                "model": {"name": args.model},
-                "loss": {"name": loss},
-                "optim": {"name": "sgd", "lr": 0.01, "momentum": 0.9},
-                "schedule": {"name": "step", "milestones": [int(args.epochs * 0.6), int(args.epochs * 0.85)], "gamma": 0.2},
-                "regularization": {"lambda_w": 5e-4, "lambda_b": 0.0, "lambda_h": 5e-4},
-                "train": {"epochs": args.epochs, "batch_size": 128},
-            })  # fmt: skip
+            config = TrialConfig.model_validate(
+                {
+                    "data": {"name": "mnist", "root": root},
+                    "model": {"name": args.model},
+                    "loss": {"name": loss},
+                    "optim": {"name": "sgd", "lr": 0.01, "momentum": 0.9},
+                    "schedule": {
+                        "name": "step",
+                        "milestones": [int(args.epochs * 0.6), int(args.epochs * 0.85)],
+                        "gamma": 0.2,
+                    },
+                    "regularization": {"lambda_w": 5e-4, "lambda_b": 0.0, "lambda_h": 5e-4},
+                    "train": {"epochs": args.epochs, "batch_size": 128},
+                }
+            )
             started = time.perf_counter()
 
             def report(epoch: int, m: dict) -> None:
-                print(f"{loss:4s} epoch {epoch:3d}  train acc {m['train/acc']:.4f}  test acc {m['test/acc']:.4f}  "
-                      f"bias {m['train/bias_mean']:+.3f} in ({m['train/neg_score_mean']:+.3f}, {m['train/pos_score_mean']:+.3f})", flush=True)  # fmt: skip
+                print(
+                    f"{loss:4s} epoch {epoch:3d}  train acc {m['train/acc']:.4f}  test acc {m['test/acc']:.4f}  "
+                    f"bias {m['train/bias_mean']:+.3f} in ({m['train/neg_score_mean']:+.3f}, "
+                    f"{m['train/pos_score_mean']:+.3f})",
+                    flush=True,
+                )
 
             status = run_trial(config, report)
             print(f"{loss}: {status} in {time.perf_counter() - started:.0f} s", flush=True)

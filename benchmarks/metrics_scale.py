@@ -100,7 +100,9 @@ def measure(side: str, n: int, d: int, k: int) -> dict:
 
 
 def in_subprocess(side: str, n: int, d: int, k: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", side, str(n), str(d), str(k)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", side, str(n), str(d), str(k)], capture_output=True, text=True
+    )
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -101,19 +101,40 @@ def main() -> None:
         (root / "overhead.yaml").write_text(textwrap.dedent(SWEEP.format(epochs=args.epochs, seeds=seeds)))
         plains, runs = [], []  # seconds; (seconds, summed epoch compute) of each ncsweep run
         for attempt in range(1, args.repeat + 1):
-            plain = timed_process([sys.executable, str(root / "plain_tune.py"), str(root / f"tune_results{attempt}")], root, env)
-            print(f"[{attempt}] plain Ray Tune, {args.trials} trivial trials x {args.epochs} reports: {plain:.1f} s", flush=True)
+            plain = timed_process(
+                [sys.executable, str(root / "plain_tune.py"), str(root / f"tune_results{attempt}")], root, env
+            )
+            print(
+                f"[{attempt}] plain Ray Tune, {args.trials} trivial trials x {args.epochs} reports: {plain:.1f} s",
+                flush=True,
+            )
             plains.append(plain)
             uri = f"sqlite:///{root / f'mlflow{attempt}.db'}"
-            ncsweep = [sys.executable, "-m", "orchestrator.cli", "run", str(root / "overhead.yaml"), "--tracking-uri", uri, "--storage", str(root / "results")]
+            ncsweep = [
+                sys.executable,
+                "-m",
+                "orchestrator.cli",
+                "run",
+                str(root / "overhead.yaml"),
+                "--tracking-uri",
+                uri,
+                "--storage",
+                str(root / "results"),
+            ]
             measured = timed_process(ncsweep, ROOT, env)
             compute, children = summed_epoch_seconds(uri)
-            print(f"[{attempt}] ncsweep run, {children} digits trials x {args.epochs} epochs: {measured:.1f} s (summed epoch compute {compute:.1f} s)", flush=True)
+            print(
+                f"[{attempt}] ncsweep run, {children} digits trials x {args.epochs} epochs: {measured:.1f} s "
+                f"(summed epoch compute {compute:.1f} s)",
+                flush=True,
+            )
             runs.append((measured, compute))
         plain, (measured, compute) = min(plains), min(runs)
         ideal = compute / cores + plain
         print(f"fastest: ncsweep {measured:.1f} s; plain Tune {plain:.1f} s")
-        print(f"  ideal = summed epoch compute {compute:.1f} s / {cores} cores + plain Tune {plain:.1f} s = {ideal:.1f} s")
+        print(
+            f"  ideal = summed epoch compute {compute:.1f} s / {cores} cores + plain Tune {plain:.1f} s = {ideal:.1f} s"
+        )
         print(f"ratio ncsweep / ideal: {measured / ideal:.2f} (target <= 1.5)")
 
 

@@ -49,7 +49,9 @@ def resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ..
             clean.append(parts.pop(0))
             annotation = typing.get_args(annotation)[1]
         if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # Model | None
-            annotation = next((a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+            annotation = next(
+                (a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)), None
+            )
         holder = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
         label = ""
     return (*clean, *parts), holder, label

@@ -82,7 +82,11 @@ class Runs:
         found = self.client.get_experiment_by_name(self.experiment)
         if found is None:
             return []
-        return [r for r in self.client.search_runs([found.experiment_id], max_results=1000) if "ncsweep.trial" in r.data.tags]
+        return [
+            r
+            for r in self.client.search_runs([found.experiment_id], max_results=1000)
+            if "ncsweep.trial" in r.data.tags
+        ]
 
     def parents(self) -> list:
         found = self.client.get_experiment_by_name(self.experiment)
@@ -95,7 +99,10 @@ class Runs:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"process ended ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-3000:] if log else ''}")
+                raise AssertionError(
+                    f"process ended ({proc.returncode}) while waiting for "
+                    f"{what}:\n{log.read_text()[-3000:] if log else ''}"
+                )
             value = condition(self.children())
             if value:
                 return value

@@ -33,7 +33,9 @@ def write_cifar10(root: Path, train_per_class: int = 5, test_per_class: int = 2,
         batch = {"data": _images(labels[part], rng).reshape(len(part), -1), "labels": labels[part].tolist()}
         (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
     test = _labels(10, test_per_class, rng)
-    (folder / "test_batch").write_bytes(pickle.dumps({"data": _images(test, rng).reshape(len(test), -1), "labels": test.tolist()}))
+    (folder / "test_batch").write_bytes(
+        pickle.dumps({"data": _images(test, rng).reshape(len(test), -1), "labels": test.tolist()})
+    )
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class{k}" for k in range(10)]}))
     return folder
 
@@ -45,7 +47,11 @@ def write_cifar100(root: Path, train_per_class: int = 5, test_per_class: int = 1
     folder.mkdir(parents=True, exist_ok=True)
     for name, per_class in (("train", train_per_class), ("test", test_per_class)):
         labels = _labels(100, per_class, rng)
-        entry = {"data": _images(labels, rng).reshape(len(labels), -1), "fine_labels": labels.tolist(), "coarse_labels": (labels // 5).tolist()}
+        entry = {
+            "data": _images(labels, rng).reshape(len(labels), -1),
+            "fine_labels": labels.tolist(),
+            "coarse_labels": (labels // 5).tolist(),
+        }
         (folder / name).write_bytes(pickle.dumps(entry))
     (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"class{k}" for k in range(100)]}))
     return folder
@@ -86,17 +92,24 @@ def write_real_mnist(root: Path, train_per_class: int = 400, test_per_class: int
     for k in range(10):
         rank[labels == k] = np.arange((labels == k).sum())
     if (rank.max() + 1) < train_per_class + test_per_class:
-        raise ValueError(f"{source} holds {rank.max() + 1} digits per class; asked for {train_per_class} + {test_per_class}")
+        raise ValueError(
+            f"{source} holds {rank.max() + 1} digits per class; asked for {train_per_class} + {test_per_class}"
+        )
     folder = Path(root) / "MNIST" / "raw"
     folder.mkdir(parents=True, exist_ok=True)
-    splits = (("train", rank < train_per_class), ("t10k", (rank >= train_per_class) & (rank < train_per_class + test_per_class)))
+    splits = (
+        ("train", rank < train_per_class),
+        ("t10k", (rank >= train_per_class) & (rank < train_per_class + test_per_class)),
+    )
     for prefix, rows in splits:
         _idx(folder / f"{prefix}-images-idx3-ubyte", images[rows])
         _idx(folder / f"{prefix}-labels-idx1-ubyte", labels[rows])
     return folder
 
 
-def write_imagefolder(root: Path, classes: int = 3, train_per_class: int = 4, val_per_class: int = 2, side: int = 40, seed: int = 0) -> Path:
+def write_imagefolder(
+    root: Path, classes: int = 3, train_per_class: int = 4, val_per_class: int = 2, side: int = 40, seed: int = 0
+) -> Path:
     """root/imagenet/{train,val}/n0000000k/*.png (ImageFolder reads any PIL format)."""
     rng = np.random.default_rng(seed)
     base = Path(root) / "imagenet"

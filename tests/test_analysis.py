@@ -21,16 +21,26 @@ def test_best_epoch_is_highest_test_accuracy_earliest_on_ties():
 def trials_frame():
     return pd.DataFrame(
         {
-            "run_id": ["a", "b", "c", "d"], "run_name": ["ce-init0", "ce-init5", "bce-init0", "bce-init5"],
-            "sweep": "s", "parent_run_id": "p", "status": "finished", "wall_time_s": 1.0,
-            "epochs": 3, "best_epoch": [3, 2, None, 1],
-            "loss.name": ["ce", "ce", "bce", "bce"], "classifier.bias_init_mean": [0.0, 5.0, 0.0, 5.0],
-            "regularization.lambda_b": 0.0, "train.epochs": 3, "model.batch_norm": True,
+            "run_id": ["a", "b", "c", "d"],
+            "run_name": ["ce-init0", "ce-init5", "bce-init0", "bce-init5"],
+            "sweep": "s",
+            "parent_run_id": "p",
+            "status": "finished",
+            "wall_time_s": 1.0,
+            "epochs": 3,
+            "best_epoch": [3, 2, None, 1],
+            "loss.name": ["ce", "ce", "bce", "bce"],
+            "classifier.bias_init_mean": [0.0, 5.0, 0.0, 5.0],
+            "regularization.lambda_b": 0.0,
+            "train.epochs": 3,
+            "model.batch_norm": True,
             "schedule.milestones": ["[30, 60]"] * 4,
-            "final/train/bias_mean": [0.01, 5.0, 0.2, 2.0], "final/train/neg_score_mean": [-1.0, -1.0, -3.0, 0.5],
-            "final/train/pos_score_mean": [3.0, 3.0, 2.0, 4.0], "final/test/acc": [0.9, 0.9, 0.95, 0.95],
+            "final/train/bias_mean": [0.01, 5.0, 0.2, 2.0],
+            "final/train/neg_score_mean": [-1.0, -1.0, -3.0, 0.5],
+            "final/train/pos_score_mean": [3.0, 3.0, 2.0, 4.0],
+            "final/test/acc": [0.9, 0.9, 0.95, 0.95],
         }
-    )  # fmt: skip
+    )
 
 
 def test_parquet_schema_is_typed_from_the_values(tmp_path):
@@ -45,7 +55,10 @@ def test_parquet_schema_is_typed_from_the_values(tmp_path):
     assert schema.field("final/test/acc").type == pa.float64()
     assert pq.read_table(path).to_pandas()["best_epoch"].isna().sum() == 1
     epochs = pd.DataFrame({"run_id": ["a"], "run_name": ["x"], "epoch": [1], "train/nc1": [0.5]})
-    assert pq.read_schema(write_parquet(epochs, tmp_path / "e.parquet", EPOCH_FIELDS)).field("train/nc1").type == pa.float64()
+    assert (
+        pq.read_schema(write_parquet(epochs, tmp_path / "e.parquet", EPOCH_FIELDS)).field("train/nc1").type
+        == pa.float64()
+    )
 
 
 def test_summary_reads_claim_7a_off_the_trials():
@@ -62,25 +75,41 @@ def test_loss_table_pools_seeds_per_loss_and_setting():
     rows = []
     for loss, values in {"ce": [0.90, 0.94], "bce": [0.96, 0.92], "focal": [0.80, 0.84]}.items():
         for seed, acc in enumerate(values):
-            rows.append({
-                "run_id": f"{loss}{seed}", "status": "finished", "seed": seed, "loss.name": loss,
-                "loss.gamma": 2.0 if loss == "focal" else float("nan"), "data.name": "digits",
-                "final/test/acc": acc, "final/test/uniform_acc": acc - 0.1, "final/train/nc1": 0.1 * (seed + 1),
-                "final/train/bias_mean": 0.5 if loss == "bce" else 9.0,
-                "final/train/neg_score_mean": -1.0, "final/train/pos_score_mean": 2.0 if seed == 0 else 10.0,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "run_id": f"{loss}{seed}",
+                    "status": "finished",
+                    "seed": seed,
+                    "loss.name": loss,
+                    "loss.gamma": 2.0 if loss == "focal" else float("nan"),
+                    "data.name": "digits",
+                    "final/test/acc": acc,
+                    "final/test/uniform_acc": acc - 0.1,
+                    "final/train/nc1": 0.1 * (seed + 1),
+                    "final/train/bias_mean": 0.5 if loss == "bce" else 9.0,
+                    "final/train/neg_score_mean": -1.0,
+                    "final/train/pos_score_mean": 2.0 if seed == 0 else 10.0,
+                }
+            )
     rows.append({**rows[0], "run_id": "x", "status": "error", "final/test/acc": 0.0})  # not pooled
     table = loss_table(pd.DataFrame(rows))
     assert list(table["loss"]) == ["ce", "bce", "focal"]  # the paper's two first; gamma varies only with focal
     assert list(table["n"]) == [2, 2, 2]
     by = table.set_index("loss")
-    assert by.loc["bce", "test_acc_mean"] == pytest.approx(0.94) and by.loc["bce", "test_acc_std"] == pytest.approx(0.02828427, rel=1e-6)
+    assert by.loc["bce", "test_acc_mean"] == pytest.approx(0.94) and by.loc["bce", "test_acc_std"] == pytest.approx(
+        0.02828427, rel=1e-6
+    )
     assert by.loc["ce", "train_nc1_mean"] == pytest.approx(0.15)
     # bias 9 lies between -1 and 10 (seed 1) but not between -1 and 2 (seed 0); bias 0.5 always does
     assert by.loc["ce", "bias_in_scores"] == 0.5 and by.loc["bce", "bias_in_scores"] == 1.0
     # two seeds: the interval is mean +- t(0.975, 1) x sem = 12.706 x 0.02
-    assert (by.loc["bce", "test_acc_ci_low"], by.loc["bce", "test_acc_ci_high"]) == (pytest.approx(0.94 - 12.7062 * 0.02, rel=1e-4), pytest.approx(0.94 + 12.7062 * 0.02, rel=1e-4))
-    assert by.loc["bce", "test_nc4_n"] == 0 and np.isnan(by.loc["bce", "test_nc4_mean"])  # not logged: no value, no crash
+    assert (by.loc["bce", "test_acc_ci_low"], by.loc["bce", "test_acc_ci_high"]) == (
+        pytest.approx(0.94 - 12.7062 * 0.02, rel=1e-4),
+        pytest.approx(0.94 + 12.7062 * 0.02, rel=1e-4),
+    )
+    assert by.loc["bce", "test_nc4_n"] == 0 and np.isnan(
+        by.loc["bce", "test_nc4_mean"]
+    )  # not logged: no value, no crash
 
 
 def test_seed_statistics_of_one_seed_and_of_nan_values():
@@ -100,13 +129,33 @@ def test_seed_statistics_of_one_seed_and_of_nan_values():
 def test_metric_columns_follow_the_registry_and_exist_for_every_key(tmp_path):
     from trainers.metrics import METRICS
 
-    epochs = pd.DataFrame({"run_id": ["a"], "run_name": ["x"], "epoch": [1], "test/nc1": [0.5], "optim/lr": [0.1], "test/acc": [0.9],
-                           "test/layers/layer1/nc1": [2.0], "layers/layer1/depth": [1.0]})  # fmt: skip
+    epochs = pd.DataFrame(
+        {
+            "run_id": ["a"],
+            "run_name": ["x"],
+            "epoch": [1],
+            "test/nc1": [0.5],
+            "optim/lr": [0.1],
+            "test/acc": [0.9],
+            "test/layers/layer1/nc1": [2.0],
+            "layers/layer1/depth": [1.0],
+        }
+    )
     names = pq.read_schema(write_parquet(epochs, tmp_path / "e.parquet", EPOCH_FIELDS)).names
     registered = [f"test/{k}" for k in METRICS.keys()]
-    assert names == ["run_id", "run_name", "epoch", *registered, "layers/layer1/depth", "optim/lr", "test/layers/layer1/nc1"]
+    assert names == [
+        "run_id",
+        "run_name",
+        "epoch",
+        *registered,
+        "layers/layer1/depth",
+        "optim/lr",
+        "test/layers/layer1/nc1",
+    ]
     table = pq.read_table(tmp_path / "e.parquet").to_pandas()
-    assert table["test/nc1"].tolist() == [0.5] and table["test/cdnv"].isna().all()  # not logged by this run: null, still float64
+    assert (
+        table["test/nc1"].tolist() == [0.5] and table["test/cdnv"].isna().all()
+    )  # not logged by this run: null, still float64
 
 
 def layer_trials() -> pd.DataFrame:
@@ -114,7 +163,13 @@ def layer_trials() -> pd.DataFrame:
     rows = []
     for loss, rate in (("ce", 0.8), ("bce", 0.5)):
         for seed in (0, 1):
-            row = {"run_id": f"{loss}{seed}", "run_name": f"{loss}-s{seed}", "status": "finished", "seed": seed, "loss.name": loss}
+            row = {
+                "run_id": f"{loss}{seed}",
+                "run_name": f"{loss}-s{seed}",
+                "status": "finished",
+                "seed": seed,
+                "loss.name": loss,
+            }
             for depth, name in enumerate(("hidden1", "hidden2", "hidden3"), start=1):
                 row[f"final/layers/{name}/depth"] = float(depth)
                 for split in ("train", "test"):
@@ -134,7 +189,11 @@ def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
     try:
         assert len(fig.axes) == 2 * 2  # (train, test) x (nc1, ncc_acc)
         ax = fig.axes[0]
-        assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["hidden1", "hidden2", "hidden3"]
+        assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == [
+            "hidden1",
+            "hidden2",
+            "hidden3",
+        ]
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ce", "bce"]
         ce = ax.get_lines()[0].get_ydata()  # mean over the two seeds, in depth order
         assert list(ce) == pytest.approx([0.8**d * 1.05 for d in (1, 2, 3)])
@@ -149,9 +208,13 @@ def test_layer_figure_draws_nc1_and_ncc_against_depth_per_loss(tmp_path):
 def test_a_loss_label_shows_only_keys_swept_within_that_loss():
     from analysis.tables.losses import labelled
 
-    trials = pd.DataFrame({
-        "status": ["finished"] * 5, "loss.name": ["cosface", "arcface", "focal", "focal", "ce"],
-        "loss.margin": [0.35, 0.5, np.nan, np.nan, np.nan], "loss.gamma": [np.nan, np.nan, 1.0, 2.0, np.nan],
-    })  # fmt: skip
+    trials = pd.DataFrame(
+        {
+            "status": ["finished"] * 5,
+            "loss.name": ["cosface", "arcface", "focal", "focal", "ce"],
+            "loss.margin": [0.35, 0.5, np.nan, np.nan, np.nan],
+            "loss.gamma": [np.nan, np.nan, 1.0, 2.0, np.nan],
+        }
+    )
     out, setting = labelled(trials)
     assert list(out["loss"]) == ["cosface", "arcface", "focal(gamma=1)", "focal(gamma=2)", "ce"] and setting == []

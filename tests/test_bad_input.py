@@ -13,46 +13,124 @@ from trainers.data import DATASETS
 from trainers.losses import LOSSES
 
 BAD = {
-    "unknown_key": ({"base": {"loss": {"nmae": "ce"}}}, ["base.loss.nmae", "unknown key for loss 'ce'", "label_smoothing, name"]),
-    "key_of_another_loss": ({"base": {"loss": {"name": "ce", "gamma": 2}}}, ["base.loss.gamma", "unknown key for loss 'ce'", "allowed keys: label_smoothing, name"]),
-    "key_of_another_dataset": ({"grid": {"data.imbalance_factor": [10]}}, ["grid.data.imbalance_factor", "for dataset 'synthetic'", "dim, label_noise, name, num_classes, sample_size"]),
-    "key_of_another_model": ({"base": {"model": {"name": "mlp", "stem": "cifar"}}}, ["base.model.stem", "for model 'mlp'", "batch_norm, depth, name, width"]),
+    "unknown_key": (
+        {"base": {"loss": {"nmae": "ce"}}},
+        ["base.loss.nmae", "unknown key for loss 'ce'", "label_smoothing, name"],
+    ),
+    "key_of_another_loss": (
+        {"base": {"loss": {"name": "ce", "gamma": 2}}},
+        ["base.loss.gamma", "unknown key for loss 'ce'", "allowed keys: label_smoothing, name"],
+    ),
+    "key_of_another_dataset": (
+        {"grid": {"data.imbalance_factor": [10]}},
+        ["grid.data.imbalance_factor", "for dataset 'synthetic'", "dim, label_noise, name, num_classes, sample_size"],
+    ),
+    "key_of_another_model": (
+        {"base": {"model": {"name": "mlp", "stem": "cifar"}}},
+        ["base.model.stem", "for model 'mlp'", "batch_norm, depth, name, width"],
+    ),
     "unknown_top_key": ({"gird": {"loss.name": ["ce"]}}, ["gird", "unknown key", "grid"]),
     "unknown_grid_key": ({"grid": {"los.name": ["ce"]}}, ["grid.los.name", "unknown key", "loss"]),
     "wrong_type": ({"base": {"train": {"epochs": "many"}}}, ["base.train.epochs", "valid integer", "'many'"]),
-    "unknown_loss": ({"grid": {"loss.name": ["ce", "bse"]}}, ["grid.loss.name", "(got 'bse')", f"registered: {', '.join(LOSSES.names())}"]),
-    "unknown_dataset": ({"base": {"data": {"name": "svhn"}}}, ["base.data.name", "(got 'svhn')", f"registered: {', '.join(DATASETS.names())}"]),
-    "unknown_model": ({"grid": {"model.name": ["mlp", "vit"]}}, ["grid.model.name", "(got 'vit')", "mlp, cnn, resnet32", "densenet161, timm:<name>"]),
-    "timm_kwargs_clash": ({"base": {"model": {"name": "timm:resnet18", "kwargs": {"num_classes": 5}}}}, ["base.model.kwargs", "num_classes: set by ncsweep"]),
-    "unknown_augment": ({"base": {"train": {"augment": "da2"}}}, ["base.train.augment", "unknown augmentation 'da2'; registered: none, da1, da1+da2"]),
-    "margin_loss_needs_cosines": ({"grid": {"loss.name": ["ce", "arcface"]}}, ["trial arcface", "loss.name 'arcface' acts on cosines; classifier.name 'linear' has none (use cosine)"]),
-    "noise_rate_above_one": ({"base": {"data": {"name": "synthetic", "label_noise": {"kind": "symmetric", "rate": 1.5}}}}, ["base.data.label_noise.rate", "less than or equal to 1", "(got 1.5)"]),
-    "unknown_noise_kind": ({"grid": {"data.label_noise.kind": ["symmetric", "pairflip"]}}, ["grid.data.label_noise.kind", "'symmetric', 'asymmetric' or 'random'", "(got 'pairflip')"]),
-    "sample_size_zero": ({"base": {"data": {"name": "synthetic", "sample_size": 0}}}, ["base.data.sample_size", "greater than or equal to 1"]),
+    "unknown_loss": (
+        {"grid": {"loss.name": ["ce", "bse"]}},
+        ["grid.loss.name", "(got 'bse')", f"registered: {', '.join(LOSSES.names())}"],
+    ),
+    "unknown_dataset": (
+        {"base": {"data": {"name": "svhn"}}},
+        ["base.data.name", "(got 'svhn')", f"registered: {', '.join(DATASETS.names())}"],
+    ),
+    "unknown_model": (
+        {"grid": {"model.name": ["mlp", "vit"]}},
+        ["grid.model.name", "(got 'vit')", "mlp, cnn, resnet32", "densenet161, timm:<name>"],
+    ),
+    "timm_kwargs_clash": (
+        {"base": {"model": {"name": "timm:resnet18", "kwargs": {"num_classes": 5}}}},
+        ["base.model.kwargs", "num_classes: set by ncsweep"],
+    ),
+    "unknown_augment": (
+        {"base": {"train": {"augment": "da2"}}},
+        ["base.train.augment", "unknown augmentation 'da2'; registered: none, da1, da1+da2"],
+    ),
+    "margin_loss_needs_cosines": (
+        {"grid": {"loss.name": ["ce", "arcface"]}},
+        ["trial arcface", "loss.name 'arcface' acts on cosines; classifier.name 'linear' has none (use cosine)"],
+    ),
+    "noise_rate_above_one": (
+        {"base": {"data": {"name": "synthetic", "label_noise": {"kind": "symmetric", "rate": 1.5}}}},
+        ["base.data.label_noise.rate", "less than or equal to 1", "(got 1.5)"],
+    ),
+    "unknown_noise_kind": (
+        {"grid": {"data.label_noise.kind": ["symmetric", "pairflip"]}},
+        ["grid.data.label_noise.kind", "'symmetric', 'asymmetric' or 'random'", "(got 'pairflip')"],
+    ),
+    "sample_size_zero": (
+        {"base": {"data": {"name": "synthetic", "sample_size": 0}}},
+        ["base.data.sample_size", "greater than or equal to 1"],
+    ),
     "sample_size_above_a_class": (
         {"base": {"data": {"name": "synthetic", "train_per_class": 30, "sample_size": 31}}},
         ["data.sample_size: 31 per class", "smallest training class has 30", "allowed: 1 to 30"],
     ),
-    "bias_init_mode_not_official": ({"grid": {"classifier.bias_init_mode": [0, 8]}}, ["grid.classifier.bias_init_mode", "'uniform', 'index', 'linear'", "(got 8)"]),
-    "feature_dim_on_a_densenet": ({"base": {"model": {"name": "densenet121", "feature_dim": 10}}}, ["base.model", "model.feature_dim applies to the ResNets"]),
-    "rotate_without_da1": ({"base": {"train": {"rotate": 15}}}, ["train.rotate: a key of train.augment 'da1', 'da1+da2', not of 'none'"]),
-    "min_lr_without_cosine": ({"base": {"schedule": {"min_lr": 1.0e-5}}}, ["base.schedule.min_lr: unknown key for schedule 'step'; allowed keys: gamma, milestones, name, warmup_epochs"]),
-    "augment_needs_images": ({"grid": {"train.augment": ["none", "da1"]}}, ["trial ", "train.augment 'da1' needs image data"]),
+    "bias_init_mode_not_official": (
+        {"grid": {"classifier.bias_init_mode": [0, 8]}},
+        ["grid.classifier.bias_init_mode", "'uniform', 'index', 'linear'", "(got 8)"],
+    ),
+    "feature_dim_on_a_densenet": (
+        {"base": {"model": {"name": "densenet121", "feature_dim": 10}}},
+        ["base.model", "model.feature_dim applies to the ResNets"],
+    ),
+    "rotate_without_da1": (
+        {"base": {"train": {"rotate": 15}}},
+        ["train.rotate: a key of train.augment 'da1', 'da1+da2', not of 'none'"],
+    ),
+    "min_lr_without_cosine": (
+        {"base": {"schedule": {"min_lr": 1.0e-5}}},
+        ["base.schedule.min_lr: unknown key for schedule 'step'; allowed keys: gamma, milestones, name, warmup_epochs"],
+    ),
+    "augment_needs_images": (
+        {"grid": {"train.augment": ["none", "da1"]}},
+        ["trial ", "train.augment 'da1' needs image data"],
+    ),
     "missing_data": (
         {"base": {"data": {"name": "cifar10", "root": "no-such-dir"}, "model": {"name": "mlp"}}},
         ["data.name 'cifar10'", "no-such-dir/cifar-10-batches-py/data_batch_1 not found", "data.download: true"],
     ),
-    "unknown_optimizer": ({"cases": [{"optim.name": "lion"}]}, ["cases[0].optim.name", "unknown optimizer name; registered: sgd, adamw"]),
+    "unknown_optimizer": (
+        {"cases": [{"optim.name": "lion"}]},
+        ["cases[0].optim.name", "unknown optimizer name; registered: sgd, adamw"],
+    ),
     "empty_grid": ({"grid": {}}, ["grid: empty"]),
-    "gpus_no_node_has": ({"resources": {"cpu": 1, "gpu": 64}}, ["resources.gpu: a trial asks for cpu 1, gpu 64", "this machine", "--wait-for-resources"]),
-    "cpus_no_node_has": ({"resources": {"cpu": 4096}}, ["resources.cpu: a trial asks for cpu 4096, gpu 0", "Nothing was started"]),
+    "gpus_no_node_has": (
+        {"resources": {"cpu": 1, "gpu": 64}},
+        ["resources.gpu: a trial asks for cpu 1, gpu 64", "this machine", "--wait-for-resources"],
+    ),
+    "cpus_no_node_has": (
+        {"resources": {"cpu": 4096}},
+        ["resources.cpu: a trial asks for cpu 4096, gpu 0", "Nothing was started"],
+    ),
     "empty_grid_values": ({"grid": {"loss.name": []}}, ["grid.loss.name: empty list"]),
-    "unknown_layer": ({"base": {"metrics": {"layers": ["hidden9"]}}}, ["metrics.layers (model mlp)", "no module named 'hidden9'", "its modules: flatten, hidden1"]),
+    "unknown_layer": (
+        {"base": {"metrics": {"layers": ["hidden9"]}}},
+        ["metrics.layers (model mlp)", "no module named 'hidden9'", "its modules: flatten, hidden1"],
+    ),
     "layers_not_stages_or_list": ({"base": {"metrics": {"layers": "hidden1"}}}, ["base.metrics.layers", "'stages'"]),
-    "infinite_lr": ({"base": {"optim": {"lr": float("inf")}}}, ["base.optim.lr", "Input should be a finite number (got inf)"]),
-    "infinite_in_grid": ({"grid": {"regularization.lambda_w": [0.0, float("inf")]}}, ["grid.regularization.lambda_w (value inf)", "finite number"]),
-    "infinite_bias_init": ({"base": {"classifier": {"bias_init_mean": float("-inf")}}}, ["base.classifier.bias_init_mean", "finite number"]),
-    "boolean_batch_size": ({"base": {"train": {"batch_size": True}}}, ["base.train.batch_size", "expected a number, not a boolean"]),
+    "infinite_lr": (
+        {"base": {"optim": {"lr": float("inf")}}},
+        ["base.optim.lr", "Input should be a finite number (got inf)"],
+    ),
+    "infinite_in_grid": (
+        {"grid": {"regularization.lambda_w": [0.0, float("inf")]}},
+        ["grid.regularization.lambda_w (value inf)", "finite number"],
+    ),
+    "infinite_bias_init": (
+        {"base": {"classifier": {"bias_init_mean": float("-inf")}}},
+        ["base.classifier.bias_init_mean", "finite number"],
+    ),
+    "boolean_batch_size": (
+        {"base": {"train": {"batch_size": True}}},
+        ["base.train.batch_size", "expected a number, not a boolean"],
+    ),
     "boolean_epochs_in_grid": ({"grid": {"train.epochs": [True]}}, ["grid.train.epochs (value True)", "not a boolean"]),
     "boolean_seeds": ({"seeds": [True, False]}, ["seeds", "expected a number, not a boolean"]),
     "boolean_resources": ({"resources": {"cpu": True}}, ["resources.cpu", "not a boolean"]),
@@ -146,14 +224,24 @@ def test_train_set_errors_name_the_key(tmp_path, capsys):
     result = ncsweep("train", "--set", "loss.name=nosuch", cwd=tmp_path)
     assert result.returncode == 2 and "--set: loss.name: unknown loss name; registered: ce, bce," in result.stderr
     result = ncsweep("train", "--set", "optim.nmae=sgd", cwd=tmp_path)
-    assert result.returncode == 2 and "optim.nmae: unknown key for optimizer 'sgd'; allowed keys: base_batch_size, lr, lr_scaling, momentum, name, weight_decay" in result.stderr
-    for value, says in (("train.batch_size=true", "train.batch_size: expected a number, not a boolean"), ("optim.lr=.inf", "optim.lr: Input should be a finite number")):
+    assert (
+        result.returncode == 2
+        and "optim.nmae: unknown key for optimizer 'sgd'; allowed keys: base_batch_size, lr, lr_scaling, "
+        "momentum, name, weight_decay"
+        in result.stderr
+    )
+    for value, says in (
+        ("train.batch_size=true", "train.batch_size: expected a number, not a boolean"),
+        ("optim.lr=.inf", "optim.lr: Input should be a finite number"),
+    ):
         assert main(["train", "--set", value]) == 2
         assert says in capsys.readouterr().err
 
 
 def test_train_runs_one_trial_in_process(tmp_path):
-    result = ncsweep("train", "--set", "data.name=synthetic", "--set", "model.width=8", "--set", "train.epochs=2", cwd=tmp_path)
+    result = ncsweep(
+        "train", "--set", "data.name=synthetic", "--set", "model.width=8", "--set", "train.epochs=2", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "epoch    2" in result.stdout and result.stdout.strip().endswith("finished")
     assert list(tmp_path.iterdir()) == []  # no MLflow, no Ray
@@ -161,7 +249,9 @@ def test_train_runs_one_trial_in_process(tmp_path):
 
 def test_train_reads_a_trial_yaml_and_set_overrides_it(tmp_path, capsys):
     trial = tmp_path / "trial.yaml"
-    trial.write_text("data: {name: synthetic, num_classes: 3}\nmodel: {width: 8, depth: 1}\ntrain: {epochs: 5}\nloss: {name: bce}\n")
+    trial.write_text(
+        "data: {name: synthetic, num_classes: 3}\nmodel: {width: 8, depth: 1}\ntrain: {epochs: 5}\nloss: {name: bce}\n"
+    )
     assert main(["train", str(trial), "--set", "train.epochs=2"]) == 0
     out = capsys.readouterr().out
     assert "epoch    2" in out and "epoch    3" not in out

@@ -20,12 +20,16 @@ def test_bench_measures_every_row_with_a_small_model(tmp_path, monkeypatch, caps
     monkeypatch.setitem(report.MIN_SECONDS, True, 0.5)
     out = tmp_path / "bench.json"
     args = ["bench", "--quick", "--reference", "--pack", "1,2", "--cpus", "2", "--json", str(out)]
-    assert main([*args, "--set", "model.name=cnn", "--set", "train.batch_size=64", "--set", "metrics.layers=stages"]) == 0
+    assert (
+        main([*args, "--set", "model.name=cnn", "--set", "train.batch_size=64", "--set", "metrics.layers=stages"]) == 0
+    )
     printed = capsys.readouterr().out
     assert "ratio ncsweep / official" in printed and "metrics pass" in printed and f"JSON:     {out}" in printed
     result = json.loads(out.read_text())
     rows = {r["row"]: r for r in result["rows"]}
-    assert result["device_type"] == "cpu" and result["config"]["model"]["name"] == "cnn" and result["train_size"] == 1280
+    assert (
+        result["device_type"] == "cpu" and result["config"]["model"]["name"] == "cnn" and result["train_size"] == 1280
+    )
     trial = rows["ncsweep, fp32 + NCHW"]
     assert trial["images_per_s"] > 0 and trial["ratio"] == 1.0 and trial["note"] == "the trial's setting"
     assert rows["official loader (2 workers), fp32 + NCHW"]["images_per_s"] > 0
@@ -34,7 +38,10 @@ def test_bench_measures_every_row_with_a_small_model(tmp_path, monkeypatch, caps
     share = rows["metrics pass, share of an epoch at metrics.every 1"]
     assert 0 < share["ratio"] < 1 and "layers stages" in share["note"]  # the trial's layers are part of the pass
     # the pass runs at least the plain forward of the same images (timing noise aside)
-    assert rows["metrics pass / plain forward"]["ratio"] > 0.8 and "no metric" in rows["metrics pass / plain forward"]["note"]
+    assert (
+        rows["metrics pass / plain forward"]["ratio"] > 0.8
+        and "no metric" in rows["metrics pass / plain forward"]["note"]
+    )
     assert rows["pack 1 (aggregate)"]["ratio"] == 1.0 and rows["pack 2 (aggregate)"]["images_per_s"] > 0
     assert "skipped" in rows["torch.compile"]["note"]  # --quick on a CPU
     assert not list(tmp_path.glob("ncsweep-bench-*"))  # the data folder is removed
@@ -47,7 +54,10 @@ def test_random_cifar_files_are_read_by_torchvision_class(tmp_path):
     assert {int(y) for y in train.targets} <= set(range(10))
 
 
-@pytest.mark.parametrize("bad, says", [(["--pack", "0,2"], "--pack 0,2: expected numbers of copies >= 1"), (["--set", "loss.gamma=2"], "loss.gamma")])
+@pytest.mark.parametrize(
+    "bad, says",
+    [(["--pack", "0,2"], "--pack 0,2: expected numbers of copies >= 1"), (["--set", "loss.gamma=2"], "loss.gamma")],
+)
 def test_bad_bench_input_is_exit_2(bad, says, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert main(["bench", "--quick", "--json", str(tmp_path / "b.json"), *bad]) == 2

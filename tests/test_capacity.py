@@ -26,7 +26,10 @@ def test_parse_cluster():
 
 def test_validate_cluster_prints_trials_at_once(capsys):
     assert main(["validate", "sweeps/paper/bias_init.yaml", "--no-data-check", "--cluster", "gpus=8,cpus=64"]) == 0
-    assert "on gpus=8,cpus=64: 32 trials at once (limited by cpus and gpus; cpu 2, gpu 0.25 per trial), 2 waves" in capsys.readouterr().out
+    assert (
+        "on gpus=8,cpus=64: 32 trials at once (limited by cpus and gpus; cpu 2, gpu 0.25 per trial), 2 waves"
+        in capsys.readouterr().out
+    )
     assert main(["validate", "sweeps/paper/bias_init.yaml", "--no-data-check", "--cluster", "gpus=0,cpus=64"]) == 2
     assert "no trial fits" in capsys.readouterr().err
 
@@ -39,7 +42,9 @@ def test_a_trial_no_node_can_hold_is_bad_input_naming_the_resource():
     check_fits(4, 1, nodes, "c", "s.yaml")  # the GPU node holds it
     check_fits(16, 0, nodes, "c", "s.yaml")
     check_fits(2, 0.25, nodes, "c", "s.yaml")
-    with pytest.raises(BadInput, match=r"s.yaml: resources.gpu: a trial asks for cpu 1, gpu 4.*the largest has cpu 4, gpu 2"):
+    with pytest.raises(
+        BadInput, match=r"s.yaml: resources.gpu: a trial asks for cpu 1, gpu 4.*the largest has cpu 4, gpu 2"
+    ):
         check_fits(1, 4, nodes, "c", "s.yaml")
     # 8 CPUs and a GPU: the CPU node has no GPU, the GPU node too few CPUs
     with pytest.raises(BadInput, match=r"resources.cpu: a trial asks for cpu 8, gpu 1"):
@@ -53,5 +58,7 @@ def test_a_joined_ray_cluster_is_checked_from_its_alive_nodes(ray_local, tmp_pat
     from orchestrator.sweep.spec import load_sweep
 
     check_cluster_fits(load_sweep(tiny_sweep(tmp_path / "ok.yaml", resources={"cpu": 2, "gpu": 0})))
-    with pytest.raises(BadInput, match=r"resources.cpu: a trial asks for cpu 3, gpu 0, but no node of the Ray cluster \(1 nodes\)"):
+    with pytest.raises(
+        BadInput, match=r"resources.cpu: a trial asks for cpu 3, gpu 0, but no node of the Ray cluster \(1 nodes\)"
+    ):
         check_cluster_fits(load_sweep(tiny_sweep(tmp_path / "big.yaml", resources={"cpu": 3, "gpu": 0})))

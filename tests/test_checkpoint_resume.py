@@ -26,12 +26,16 @@ IMAGES = {  # digits through a small CNN with DA1 + mixup: the crop, flip and mi
 
 def run(tree: dict, checkpoint_every: int = 0, resume_from=None) -> tuple[str, dict[int, dict]]:
     reports: dict[int, dict] = {}
-    status = run_trial(TrialConfig.model_validate(tree), lambda e, m: reports.__setitem__(e, m), checkpoint_every, resume_from)
+    status = run_trial(
+        TrialConfig.model_validate(tree), lambda e, m: reports.__setitem__(e, m), checkpoint_every, resume_from
+    )
     return status, reports
 
 
 def comparable(metrics: dict) -> dict:
-    return nan_equal({k: v for k, v in metrics.items() if not k.startswith("time/") and k not in (CHECKPOINT, DISTRIBUTIONS)})
+    return nan_equal(
+        {k: v for k, v in metrics.items() if not k.startswith("time/") and k not in (CHECKPOINT, DISTRIBUTIONS)}
+    )
 
 
 @pytest.mark.parametrize("tree", [SMALL, IMAGES], ids=["mlp-momentum-step", "cnn-da1-mixup"])
@@ -39,7 +43,9 @@ def test_resumed_trial_reports_what_an_uninterrupted_one_reports(tree, tmp_path)
     epochs = tree["train"]["epochs"]
     _, whole = run(tree)
     _, first = run(tree, checkpoint_every=2)
-    assert sorted(e for e, m in first.items() if CHECKPOINT in m) == sorted({2, epochs} | ({4} if epochs > 4 else set()))
+    assert sorted(e for e, m in first.items() if CHECKPOINT in m) == sorted(
+        {2, epochs} | ({4} if epochs > 4 else set())
+    )
     save(first[2][CHECKPOINT], tmp_path)  # through the file, as a restarted worker reads it
     status, rest = run(tree, checkpoint_every=2, resume_from=load(tmp_path))
     assert status == FINISHED
@@ -72,7 +78,11 @@ def test_precision_and_layout_settings_resolve_per_device():
 
 
 def test_bf16_channels_last_training_learns_and_keeps_fp32_metrics():
-    tree = {**IMAGES, "optim": {"lr": 0.05}, "train": {"epochs": 3, "batch_size": 32, "precision": "bf16", "channels_last": True}}
+    tree = {
+        **IMAGES,
+        "optim": {"lr": 0.05},
+        "train": {"epochs": 3, "batch_size": 32, "precision": "bf16", "channels_last": True},
+    }
     status, bf16 = run(tree)
     _, fp32 = run({**tree, "train": {**tree["train"], "precision": "fp32", "channels_last": False}})
     assert status == FINISHED

@@ -18,7 +18,11 @@ def three_nodes():
 
     # A dead node is noticed after 2 missed 1 s health checks instead of Ray's default 5 x 3 s.
     health = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000, "health_check_failure_threshold": 2}
-    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "include_dashboard": False, "_system_config": health})
+    cluster = Cluster(
+        initialize_head=True,
+        connect=False,
+        head_node_args={"num_cpus": 1, "include_dashboard": False, "_system_config": health},
+    )
     try:
         workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
         cluster.wait_for_nodes()
@@ -40,7 +44,9 @@ def test_trials_spread_over_nodes_and_a_lost_node_costs_no_trial(three_nodes, tm
     try:
 
         def checkpointed_on_a_worker(children):
-            seen_nodes.update(r.data.tags["ncsweep.ray_node_id"] for r in children if "ncsweep.ray_node_id" in r.data.tags)
+            seen_nodes.update(
+                r.data.tags["ncsweep.ray_node_id"] for r in children if "ncsweep.ray_node_id" in r.data.tags
+            )
             for run in children:
                 node = run.data.tags.get("ncsweep.ray_node_id")
                 if node in by_id and run.data.tags.get("ncsweep.status") == "running" and len(runs.epochs(run)) >= 2:

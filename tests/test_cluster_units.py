@@ -28,8 +28,14 @@ def fake_trial(name: str, last_result: dict | None = None):
 
 
 def result(epoch: int, node: str = "node-a", resumed: int = 0) -> dict:
-    return {"epoch": epoch, "optim/batch_loss": 1.0 / epoch, "train/acc": 0.1 * epoch, "test/acc": 0.1 * epoch,
-            "node_id": node, "resumed_from": resumed}  # fmt: skip
+    return {
+        "epoch": epoch,
+        "optim/batch_loss": 1.0 / epoch,
+        "train/acc": 0.1 * epoch,
+        "test/acc": 0.1 * epoch,
+        "node_id": node,
+        "resumed_from": resumed,
+    }
 
 
 def steps(client: MlflowClient, run_id: str, key: str) -> list[int]:
@@ -115,11 +121,15 @@ def test_backoff_retries_transient_errors_then_succeeds():
         return "ok"
 
     said = []
-    assert with_backoff(flaky, "testing", give_up_after_s=100, sleep=waits.append, waiting=lambda: 7, say=said.append) == "ok"
+    assert (
+        with_backoff(flaky, "testing", give_up_after_s=100, sleep=waits.append, waiting=lambda: 7, say=said.append)
+        == "ok"
+    )
     assert waits == [1.0, 2.0, 4.0]
     # one line when it stops answering, one when it answers again; not one per retry
     assert said == [
-        "MLflow store stopped answering while testing (API request failed: Connection refused); 7 more writes wait in the queue; retrying with backoff, up to 100 s",
+        "MLflow store stopped answering while testing (API request failed: Connection refused); 7 more writes "
+        "wait in the queue; retrying with backoff, up to 100 s",
         "MLflow store answers again after 7 s (testing); 7 more writes wait in the queue",
     ]
 
@@ -127,10 +137,16 @@ def test_backoff_retries_transient_errors_then_succeeds():
 def test_backoff_raises_bad_requests_at_once_and_gives_up_after_the_deadline():
     waits = []
     with pytest.raises(MlflowException):
-        with_backoff(lambda: (_ for _ in ()).throw(MlflowException("bad", error_code=INVALID_PARAMETER_VALUE)), "x", sleep=waits.append)
+        with_backoff(
+            lambda: (_ for _ in ()).throw(MlflowException("bad", error_code=INVALID_PARAMETER_VALUE)),
+            "x",
+            sleep=waits.append,
+        )
     assert waits == []
     with pytest.raises(requests.ConnectionError):
-        with_backoff(lambda: (_ for _ in ()).throw(requests.ConnectionError("down")), "x", give_up_after_s=10, sleep=waits.append)
+        with_backoff(
+            lambda: (_ for _ in ()).throw(requests.ConnectionError("down")), "x", give_up_after_s=10, sleep=waits.append
+        )
     assert waits == [1.0, 2.0, 4.0]  # 7 s waited; the next 8 s would pass the 10 s budget
 
 
@@ -148,7 +164,9 @@ def test_a_new_sqlite_store_is_checked_without_being_created(tmp_path):
     db = tmp_path / "mlflow.db"
     check_reachable(f"sqlite:///{db}", "--tracking-uri")
     assert not db.exists()
-    with pytest.raises(BadInput, match=r"^--tracking-uri sqlite:///.*/missing/mlflow.db: cannot open .* is not a writable folder"):
+    with pytest.raises(
+        BadInput, match=r"^--tracking-uri sqlite:///.*/missing/mlflow.db: cannot open .* is not a writable folder"
+    ):
         check_reachable(f"sqlite:///{tmp_path}/missing/mlflow.db", "--tracking-uri")
 
 
@@ -174,8 +192,10 @@ def test_run_info_through_a_uri_as_for_s3(tmp_path):
 def test_submit_entrypoint_and_addresses(tmp_path, monkeypatch):
     root = jobs.project_root()
     command = jobs.entrypoint(root / "sweeps" / "quickstart.yaml", "http://mlflow:5000", "s3://bucket/results", 8)
-    assert command == ("python -m orchestrator.cli run sweeps/quickstart.yaml --tracking-uri http://mlflow:5000 "
-                       "--storage s3://bucket/results --max-concurrent 8")  # fmt: skip
+    assert command == (
+        "python -m orchestrator.cli run sweeps/quickstart.yaml --tracking-uri http://mlflow:5000 "
+        "--storage s3://bucket/results --max-concurrent 8"
+    )
     with pytest.raises(BadInput, match="outside the project folder"):
         jobs.entrypoint(tiny_sweep(tmp_path / "s.yaml"), "http://m", "/r", None)
     monkeypatch.delenv(jobs.ADDRESS_ENV, raising=False)

@@ -16,7 +16,9 @@ from analysis.tables.claims import STATEMENTS, can_test_claims, claims_table, fo
 from analysis.tables.compare import COMPARED, MissingReference, comparisons, format_comparison, holm, metric_values
 
 
-def trials(seeds=range(6), losses=("ce", "bce", "focal"), optims=("sgd", "adamw"), seed_of=None, rng_seed=0) -> pd.DataFrame:
+def trials(
+    seeds=range(6), losses=("ce", "bce", "focal"), optims=("sgd", "adamw"), seed_of=None, rng_seed=0
+) -> pd.DataFrame:
     """Finished trials with every compared metric; each loss shifts the metrics by its own amount
     and each seed by a shared one (what pairing removes)."""
     rng = np.random.default_rng(rng_seed)
@@ -26,16 +28,32 @@ def trials(seeds=range(6), losses=("ce", "bce", "focal"), optims=("sgd", "adamw"
         seed_effect = 0.02 * math.sin(3 * seed + (optim == "sgd"))
         noise = rng.normal(0, 0.003)
         acc = 0.9 + shift.get(loss, 0.0) + seed_effect + noise
-        rows.append({
-            "run_id": f"{optim}-{loss}-{seed}", "run_name": f"{loss}-{optim}-s{seed}", "status": "finished",
-            "seed": seed if seed_of is None else seed_of(loss, seed), "loss.name": loss, "optim.name": optim, "data.name": "digits",
-            "final/test/acc": acc, "final/test/uniform_acc": acc - 0.05 + 2 * shift.get(loss, 0.0),
-            "final/train/nc1": 0.1 * (2.0 if loss == "ce" else 1.0) * (1 + seed_effect), "final/test/nc1": 0.2 * (1 + noise),
-            "final/train/cdnv": 0.05 * (1 + seed_effect), "final/train/nc2_h": 0.3 + noise, "final/train/nc2_w": 0.2 + seed_effect,
-            "final/train/nc3": 0.25 + noise, "final/test/nc4": 0.97 + noise, "final/test/ncc_acc": acc - 0.01,
-            "final/test/compactness": 0.6 + noise, "final/test/distinctiveness": -0.1 + noise,
-            "final/train/bias_mean": 0.5 if loss == "bce" else 5.0, "final/train/neg_score_mean": -1.0 + noise, "final/train/pos_score_mean": 2.0,
-        })  # fmt: skip
+        rows.append(
+            {
+                "run_id": f"{optim}-{loss}-{seed}",
+                "run_name": f"{loss}-{optim}-s{seed}",
+                "status": "finished",
+                "seed": seed if seed_of is None else seed_of(loss, seed),
+                "loss.name": loss,
+                "optim.name": optim,
+                "data.name": "digits",
+                "final/test/acc": acc,
+                "final/test/uniform_acc": acc - 0.05 + 2 * shift.get(loss, 0.0),
+                "final/train/nc1": 0.1 * (2.0 if loss == "ce" else 1.0) * (1 + seed_effect),
+                "final/test/nc1": 0.2 * (1 + noise),
+                "final/train/cdnv": 0.05 * (1 + seed_effect),
+                "final/train/nc2_h": 0.3 + noise,
+                "final/train/nc2_w": 0.2 + seed_effect,
+                "final/train/nc3": 0.25 + noise,
+                "final/test/nc4": 0.97 + noise,
+                "final/test/ncc_acc": acc - 0.01,
+                "final/test/compactness": 0.6 + noise,
+                "final/test/distinctiveness": -0.1 + noise,
+                "final/train/bias_mean": 0.5 if loss == "bce" else 5.0,
+                "final/train/neg_score_mean": -1.0 + noise,
+                "final/train/pos_score_mean": 2.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -53,19 +71,27 @@ def pairs(frame: pd.DataFrame, row: pd.Series, name: str) -> tuple[pd.Series, pd
 def test_every_number_equals_scipy_on_the_same_pairs():
     frame = trials()
     table = comparisons(frame)
-    assert set(table["reference"]) == {"ce", "bce"} and not ((table["loss"] == "ce") & (table["reference"] == "bce")).any()  # no mirrored rows
+    assert (
+        set(table["reference"]) == {"ce", "bce"} and not ((table["loss"] == "ce") & (table["reference"] == "bce")).any()
+    )  # no mirrored rows
     assert len(table) == 2 * 3 * len(COMPARED)  # (optimizers) x (bce-ce, focal-ce, focal-bce) x metrics
     for _, row in table.iterrows():
         a, b = pairs(frame, row, row["metric"])
         x, y = a.sort_index().to_numpy(), b.sort_index().to_numpy()
         assert row["test"] == "paired t" and row["n"] == 6
         assert row["mean_diff"] == pytest.approx(np.mean(x - y), abs=1e-15)
-        if np.ptp(x - y) <= 1e-12 * max(1, np.abs(x - y).max()):  # pairs differing alike: no test, the interval is the point
+        if np.ptp(x - y) <= 1e-12 * max(
+            1, np.abs(x - y).max()
+        ):  # pairs differing alike: no test, the interval is the point
             assert math.isnan(row["p"]) and row["ci_low"] == row["ci_high"] == row["mean_diff"]
             continue
         result = stats.ttest_rel(x, y)
         ci = result.confidence_interval(0.95)
-        assert (row["p"], row["ci_low"], row["ci_high"]) == (pytest.approx(result.pvalue), pytest.approx(ci.low), pytest.approx(ci.high))
+        assert (row["p"], row["ci_low"], row["ci_high"]) == (
+            pytest.approx(result.pvalue),
+            pytest.approx(ci.low),
+            pytest.approx(ci.high),
+        )
         assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(x, y).pvalue)  # n >= 6
     # Holm over the whole table, recomputed from its definition
     p = table["p"].to_numpy()
@@ -95,7 +121,12 @@ def test_one_seed_gives_a_difference_without_an_interval():
 
 
 def test_seeds_that_do_not_pair_get_welch():
-    frame = trials(seeds=range(4), losses=("ce", "bce"), optims=("sgd",), seed_of=lambda loss, seed: seed + (10 if loss == "bce" else 0))
+    frame = trials(
+        seeds=range(4),
+        losses=("ce", "bce"),
+        optims=("sgd",),
+        seed_of=lambda loss, seed: seed + (10 if loss == "bce" else 0),
+    )
     table = comparisons(frame).set_index("metric")
     row = table.loc["test/uniform_acc"]
     assert row["test"] == "welch" and (row["n_loss"], row["n_reference"]) == (4, 4)
@@ -103,19 +134,30 @@ def test_seeds_that_do_not_pair_get_welch():
     b = frame.loc[frame["loss.name"] == "ce", "final/test/uniform_acc"].to_numpy()
     result = stats.ttest_ind(a, b, equal_var=False)
     ci = result.confidence_interval(0.95)
-    assert (row["p"], row["ci_low"], row["ci_high"]) == (pytest.approx(result.pvalue), pytest.approx(ci.low), pytest.approx(ci.high))
+    assert (row["p"], row["ci_low"], row["ci_high"]) == (
+        pytest.approx(result.pvalue),
+        pytest.approx(ci.low),
+        pytest.approx(ci.high),
+    )
 
 
 def test_a_missing_reference_is_a_clear_message():
     frame = trials(losses=("ce", "focal"))
     assert set(comparisons(frame)["reference"]) == {"ce"}  # the default bce is skipped when absent
-    with pytest.raises(MissingReference, match="no finished trials with loss 'svm' to compare against; the losses in these runs: ce, focal"):
+    with pytest.raises(
+        MissingReference,
+        match="no finished trials with loss 'svm' to compare against; the losses in these runs: ce, focal",
+    ):
         comparisons(frame, references=["svm"], required=True)
 
 
 def test_diverged_trials_and_nan_values_are_excluded_and_counted():
     frame = trials(seeds=range(3), losses=("ce", "bce"), optims=("sgd",))
-    frame.loc[frame["run_id"] == "sgd-bce-0", ["status", "final/test/acc", "final/test/uniform_acc"]] = ["diverged", np.nan, np.nan]
+    frame.loc[frame["run_id"] == "sgd-bce-0", ["status", "final/test/acc", "final/test/uniform_acc"]] = [
+        "diverged",
+        np.nan,
+        np.nan,
+    ]
     frame.loc[frame["run_id"] == "sgd-ce-1", "final/train/nc1"] = np.nan  # finished, but no value
     table = comparisons(frame).set_index("metric")
     assert table.loc["test/acc", "excluded"] == 1 and table.loc["test/acc", "n"] == 2  # seeds 1 and 2 pair
@@ -138,12 +180,23 @@ def claim_trials(seeds=range(4), epochs_per_trial=30) -> tuple[pd.DataFrame, pd.
         bias = (init * (0.02 if decay == 1e-1 else 1.0)) if ce else 0.3 + 0.1 * rng.normal()
         run = f"{loss}-i{init}-l{decay}-s{seed}"
         acc = 0.95 + 0.004 * rng.normal()
-        rows.append({
-            "run_id": run, "run_name": run, "status": "finished", "seed": seed, "loss.name": loss, "epochs": epochs_per_trial,
-            "classifier.bias_init_mean": init, "regularization.lambda_b": decay,
-            "final/train/bias_mean": bias, "final/train/neg_score_mean": -1.0, "final/train/pos_score_mean": 3.0 if not ce else (bias - 1 if init else 3.0),
-            "final/test/acc": acc + (0.002 if not ce else 0.0), "final/test/uniform_acc": acc - (0.01 if ce else 0.0) + 0.001 * rng.normal(),
-        })  # fmt: skip
+        rows.append(
+            {
+                "run_id": run,
+                "run_name": run,
+                "status": "finished",
+                "seed": seed,
+                "loss.name": loss,
+                "epochs": epochs_per_trial,
+                "classifier.bias_init_mean": init,
+                "regularization.lambda_b": decay,
+                "final/train/bias_mean": bias,
+                "final/train/neg_score_mean": -1.0,
+                "final/train/pos_score_mean": 3.0 if not ce else (bias - 1 if init else 3.0),
+                "final/test/acc": acc + (0.002 if not ce else 0.0),
+                "final/test/uniform_acc": acc - (0.01 if ce else 0.0) + 0.001 * rng.normal(),
+            }
+        )
         for epoch in range(1, epochs_per_trial + 1):
             nc1 = np.exp(-(0.15 if not ce else 0.08) * epoch) * (1 + 0.05 * rng.normal())
             epoch_rows.append({"run_id": run, "epoch": epoch, "train/nc1": nc1})
@@ -169,7 +222,11 @@ def test_claims_hold_where_the_data_says_so_and_agree_with_the_paper():
     stated = table[table["paper"] != ""]
     assert (stated["agrees"] == "agrees").all(), stated[["claim", "loss", "verdict", "paper"]]
     printed = format_claims(table)
-    assert len(by) == len(table) and "holds: agrees" in printed and "7c: not testable for ce: CE is the reference" in printed
+    assert (
+        len(by) == len(table)
+        and "holds: agrees" in printed
+        and "7c: not testable for ce: CE is the reference" in printed
+    )
 
 
 def test_claims_say_why_they_cannot_be_tested():
@@ -177,7 +234,9 @@ def test_claims_say_why_they_cannot_be_tested():
     init_only = frame[frame["regularization.lambda_b"] == 0]
     table = claims_table(init_only, epochs[epochs["run_id"].isin(init_only["run_id"])])
     b7 = table[(table["claim"] == "7b")]
-    assert (b7["verdict"] == "not testable").all() and "over at least 2 values of regularization.lambda_b" in b7.iloc[0]["why"]
+    assert (b7["verdict"] == "not testable").all() and "over at least 2 values of regularization.lambda_b" in b7.iloc[
+        0
+    ]["why"]
     c20 = table[(table["claim"] == "7c") & (table["loss"] == "bce") & table["statement"].str.contains("epoch 20")]
     assert c20.iloc[0]["verdict"] == "not testable" and c20.iloc[0]["why"] == "trials end before epoch 20"
     assert "CE is the reference" in table.query("claim == '7d' and loss == 'ce'").iloc[0]["why"]
@@ -188,9 +247,18 @@ def test_claims_say_why_they_cannot_be_tested():
 
 def test_claims_of_runs_that_logged_no_bias_or_accuracy_say_so():
     frame, epochs = claim_trials()
-    bare = frame.drop(columns=["final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean", "final/test/uniform_acc"])
+    bare = frame.drop(
+        columns=[
+            "final/train/bias_mean",
+            "final/train/neg_score_mean",
+            "final/train/pos_score_mean",
+            "final/test/uniform_acc",
+        ]
+    )
     table = claims_table(bare, epochs)
     a7 = table[table["claim"].isin(["7a", "7b"])]
-    assert (a7["verdict"] == "not testable").all() and a7.iloc[0]["why"].startswith("these runs logged no final/train/bias_mean")
+    assert (a7["verdict"] == "not testable").all() and a7.iloc[0]["why"].startswith(
+        "these runs logged no final/train/bias_mean"
+    )
     d7 = table[(table["claim"] == "7d") & (table["loss"] == "bce")].iloc[0]
     assert d7["verdict"] == "not testable" and "final/test/uniform_acc" in d7["why"]

@@ -22,13 +22,22 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def resnet18_history(root, precision: str) -> dict[int, dict[str, float]]:
-    config = TrialConfig.model_validate({
-        "data": {"name": "cifar10", "root": str(root)}, "model": {"name": "resnet18"},
-        "train": {"epochs": 2, "batch_size": 64, "augment": "da1", "device": "cuda", "precision": precision},
-        "optim": {"lr": 0.05}, "metrics": {"every": 1, "distribution_samples": 10},
-    })  # fmt: skip
+    config = TrialConfig.model_validate(
+        {
+            "data": {"name": "cifar10", "root": str(root)},
+            "model": {"name": "resnet18"},
+            "train": {"epochs": 2, "batch_size": 64, "augment": "da1", "device": "cuda", "precision": precision},
+            "optim": {"lr": 0.05},
+            "metrics": {"every": 1, "distribution_samples": 10},
+        }
+    )
     history: dict[int, dict[str, float]] = {}
-    assert run_trial(config, lambda epoch, m: history.update({epoch: {k: v for k, v in m.items() if isinstance(v, float)}})) == FINISHED
+    assert (
+        run_trial(
+            config, lambda epoch, m: history.update({epoch: {k: v for k, v in m.items() if isinstance(v, float)}})
+        )
+        == FINISHED
+    )
     return history
 
 
@@ -46,15 +55,23 @@ def test_bf16_resnet18_on_cuda_agrees_with_fp32(tmp_path):
     for key in ("train/acc", "test/acc"):
         assert abs(bf16[2][key] - fp32[2][key]) <= 0.15, (key, bf16[2][key], fp32[2][key])
     # sys/peak_mem_mb is torch's CUDA peak of the trial (a ResNet-18 at batch 64: tens to hundreds of MB)
-    assert all(10 < h["sys/peak_mem_mb"] < 20_000 for h in (*bf16.values(), *fp32.values())), [h["sys/peak_mem_mb"] for h in fp32.values()]
+    assert all(10 < h["sys/peak_mem_mb"] < 20_000 for h in (*bf16.values(), *fp32.values())), [
+        h["sys/peak_mem_mb"] for h in fp32.values()
+    ]
 
 
 def test_metrics_on_the_gpu_agree_with_the_cpu_in_float64():
     gen = torch.Generator().manual_seed(0)
     n, d, k = 600, 32, 10
     labels = torch.arange(n) % k
-    features = torch.randn(n, d, generator=gen, dtype=torch.float64) + 3 * torch.randn(k, d, generator=gen, dtype=torch.float64)[labels]
-    weight, bias = torch.randn(k, d, generator=gen, dtype=torch.float64), torch.randn(k, generator=gen, dtype=torch.float64)
+    features = (
+        torch.randn(n, d, generator=gen, dtype=torch.float64)
+        + 3 * torch.randn(k, d, generator=gen, dtype=torch.float64)[labels]
+    )
+    weight, bias = (
+        torch.randn(k, d, generator=gen, dtype=torch.float64),
+        torch.randn(k, generator=gen, dtype=torch.float64),
+    )
     layer = features @ torch.randn(d, 7, generator=gen, dtype=torch.float64)  # a second level, as a tapped layer
 
     def streamed(device: str) -> dict[str, float]:
@@ -75,7 +92,12 @@ def test_two_trials_share_one_gpu_through_ray(tmp_path):
     path.write_text(yaml.safe_dump(spec))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     log = tmp_path / "run.log"
-    driver = start([str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", uri, "--storage", str(tmp_path / "results")], tmp_path, clean_env(HOME=str(tmp_path)), log)
+    driver = start(
+        [str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", uri, "--storage", str(tmp_path / "results")],
+        tmp_path,
+        clean_env(HOME=str(tmp_path)),
+        log,
+    )
     try:
         code = driver.wait(timeout=420)
     finally:

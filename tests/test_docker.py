@@ -136,7 +136,12 @@ def test_dockerfile_installs_every_pyproject_pin():
 
 def test_dockerfile_pins_no_project_dependency_at_another_version():
     expected = project_pins()
-    other = [f"{name}=={version}" for instruction in dockerfile_instructions() for name, version in pins(instruction) if name in expected and version != expected[name]]
+    other = [
+        f"{name}=={version}"
+        for instruction in dockerfile_instructions()
+        for name, version in pins(instruction)
+        if name in expected and version != expected[name]
+    ]
     assert other == []
 
 
@@ -157,7 +162,11 @@ def test_dockerfile_runs_as_non_root_with_token_auth_and_no_telemetry():
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context():
-    patterns = {line.strip() for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    patterns = {
+        line.strip()
+        for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".venv", ".git", "mlflow.db", "mlruns", "ncsweep_results"} <= patterns
 
 
@@ -260,7 +269,12 @@ def test_rayjob_containers_use_token_auth_from_a_secret():
 
 
 def test_rayjob_exposes_no_loadbalancer_or_nodeport():
-    exposed = [(key, value) for doc in load("rayjob.yaml") for key, value in walk(doc) if key in ("serviceType", "type") and value in ("LoadBalancer", "NodePort")]
+    exposed = [
+        (key, value)
+        for doc in load("rayjob.yaml")
+        for key, value in walk(doc)
+        if key in ("serviceType", "type") and value in ("LoadBalancer", "NodePort")
+    ]
     assert exposed == []
     assert rayjob()["spec"]["rayClusterSpec"]["headGroupSpec"]["serviceType"] == "ClusterIP"
 
@@ -270,7 +284,12 @@ def test_rayjob_mounts_a_pvc_at_the_shared_path():
         if spec.get("restartPolicy") == "Never":
             continue  # the submitter only talks to the job API
         claims = {v["name"] for v in spec.get("volumes", []) if "persistentVolumeClaim" in v}
-        mounts = {m["name"] for c in spec["containers"] for m in c.get("volumeMounts", []) if m["mountPath"] == "/data/ncsweep"}
+        mounts = {
+            m["name"]
+            for c in spec["containers"]
+            for m in c.get("volumeMounts", [])
+            if m["mountPath"] == "/data/ncsweep"
+        }
         assert claims and claims & mounts
 
 

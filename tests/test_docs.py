@@ -48,7 +48,9 @@ def test_every_docs_page_is_linked_from_the_readme():
 
 def test_code_pointing_at_a_docs_anchor_finds_it():
     """`docs/science.md#claims` in a comment or a printed line names a heading that exists."""
-    files = subprocess.run(["git", "ls-files", "*.py", "*.yaml", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "*.py", "*.yaml", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     missing = []
     for name in files:
         text = (ROOT / name).read_text()
@@ -59,5 +61,7 @@ def test_code_pointing_at_a_docs_anchor_finds_it():
 
 
 def test_nothing_refers_to_the_spec_outside_the_repository():
-    found = subprocess.run(["git", "grep", "-nE", r"\.\./shared|PAPER\.md|DESIGN\.md"], cwd=ROOT, capture_output=True, text=True)
+    found = subprocess.run(
+        ["git", "grep", "-nE", r"\.\./shared|PAPER\.md|DESIGN\.md"], cwd=ROOT, capture_output=True, text=True
+    )
     assert found.stdout == "", found.stdout

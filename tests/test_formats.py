@@ -11,12 +11,14 @@ from orchestrator.cli.parser import main
 
 
 def table() -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "loss": ["ce"] * 3 + ["bce"] * 3 + ["mae"],
-        "acc": [0.90, 0.92, 0.94, 0.95, 0.96, 0.97, 0.2],
-        "nc1": [0.3, 0.2, 0.25, 0.1, 0.12, 0.11, 0.9],
-        "bias": [5.0, 5.0, 5.0, 0.3, 0.4, 0.5, 1.0],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "loss": ["ce"] * 3 + ["bce"] * 3 + ["mae"],
+            "acc": [0.90, 0.92, 0.94, 0.95, 0.96, 0.97, 0.2],
+            "nc1": [0.3, 0.2, 0.25, 0.1, 0.12, 0.11, 0.9],
+            "bias": [5.0, 5.0, 5.0, 0.3, 0.4, 0.5, 1.0],
+        }
+    )
     return seed_stats(frame, ["loss"], {"test_acc": "acc", "train_nc1": "nc1", "train_bias": "bias"})
 
 
@@ -38,10 +40,28 @@ def test_latex_escapes_and_bolds_with_pandas_styler():
 
 
 def test_which_way_is_best():
-    assert [direction(n) for n in ("test_acc", "test_uniform_acc", "test_nc4", "train_nc1", "train_cdnv", "loss", "train_bias")] == [1, 1, 1, -1, -1, -1, 0]
+    assert [
+        direction(n)
+        for n in ("test_acc", "test_uniform_acc", "test_nc4", "train_nc1", "train_cdnv", "loss", "train_bias")
+    ] == [1, 1, 1, -1, -1, -1, 0]
 
 
 def test_an_unknown_format_is_bad_input_before_anything_is_read(tmp_path, capsys):
-    assert main(["analyze", "--experiment", "x", "--out", str(tmp_path / "out"), "--format", "md,docx", "--tracking-uri", f"sqlite:///{tmp_path}/none.db"]) == 2
+    assert (
+        main(
+            [
+                "analyze",
+                "--experiment",
+                "x",
+                "--out",
+                str(tmp_path / "out"),
+                "--format",
+                "md,docx",
+                "--tracking-uri",
+                f"sqlite:///{tmp_path}/none.db",
+            ]
+        )
+        == 2
+    )
     assert "--format md,docx: unknown format 'docx'; allowed: md, latex" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and not (tmp_path / "none.db").exists()

@@ -39,7 +39,9 @@ def test_fixed_etf_head_is_a_frozen_simplex_etf_with_a_learned_bias():
         CLASSIFIERS.make(name="fixed_etf").build(feature_dim=3, num_classes=5)
 
 
-@pytest.mark.parametrize("head", [{"name": "linear"}, {"name": "cosine", "learn_scale": True}, {"name": "fixed_etf", "bias": "unified"}])
+@pytest.mark.parametrize(
+    "head", [{"name": "linear"}, {"name": "cosine", "learn_scale": True}, {"name": "fixed_etf", "bias": "unified"}]
+)
 def test_every_head_trains_and_reports_every_metric(head):
     status, reports = collect(config(classifier=head, model={"name": "mlp", "width": 8, "depth": 1}))
     assert status == "finished"
@@ -60,4 +62,6 @@ def test_the_metrics_read_each_heads_own_bias_free_scores():
         assert torch.allclose(z, head.bias_free(h)), name
         assert torch.allclose(z - ctx.full_bias, head(h).detach()), name
     cosine = CLASSIFIERS.make(name="cosine", scale=3.0).build(6, 4).double()
-    assert torch.allclose(Context.from_head(cosine).weight.norm(dim=1), torch.full((4,), 3.0, dtype=torch.float64))  # W as the metrics see it
+    assert torch.allclose(
+        Context.from_head(cosine).weight.norm(dim=1), torch.full((4,), 3.0, dtype=torch.float64)
+    )  # W as the metrics see it

@@ -18,12 +18,20 @@ from trainers.models import MODELS, build_model
 CASES = {  # model config, input shape, expected stages
     "mlp": ({"name": "mlp", "depth": 3, "width": 16}, (64,), ["hidden1", "hidden2", "hidden3"]),
     "cnn on digits": ({"name": "cnn", "channels": 4, "width": 16}, (1, 8, 8), ["block1", "block2", "block3"]),
-    "cnn on 32x32": ({"name": "cnn", "channels": 4, "width": 16}, (3, 32, 32), ["block1", "block2", "block3", "block4", "block5"]),
+    "cnn on 32x32": (
+        {"name": "cnn", "channels": 4, "width": 16},
+        (3, 32, 32),
+        ["block1", "block2", "block3", "block4", "block5"],
+    ),
     "resnet32": ({"name": "resnet32"}, (3, 32, 32), ["stage1", "stage2", "stage3"]),
     "resnet18": ({"name": "resnet18"}, (3, 32, 32), ["layer1", "layer2", "layer3", "layer4"]),
     "densenet121": ({"name": "densenet121"}, (3, 32, 32), [f"features.denseblock{i}" for i in range(1, 5)]),
     "timm resnet": ({"name": "timm:resnet18"}, (3, 32, 32), ["act1", "layer1", "layer2", "layer3", "layer4"]),
-    "timm vit": ({"name": "timm:vit_tiny_patch16_224", "kwargs": {"img_size": 32, "patch_size": 8, "depth": 8}}, (3, 32, 32), ["blocks.1", "blocks.3", "blocks.5", "blocks.7"]),
+    "timm vit": (
+        {"name": "timm:vit_tiny_patch16_224", "kwargs": {"img_size": 32, "patch_size": 8, "depth": 8}},
+        (3, 32, 32),
+        ["blocks.1", "blocks.3", "blocks.5", "blocks.7"],
+    ),
 }
 
 
@@ -74,7 +82,11 @@ def test_named_layers_and_unknown_names():
 
 
 def test_pooling_and_spacing():
-    assert pool(torch.ones(2, 3, 4, 5)).shape == (2, 3) and pool(torch.ones(2, 7, 3)).shape == (2, 3) and pool(torch.ones(2, 4)).shape == (2, 4)
+    assert (
+        pool(torch.ones(2, 3, 4, 5)).shape == (2, 3)
+        and pool(torch.ones(2, 7, 3)).shape == (2, 3)
+        and pool(torch.ones(2, 4)).shape == (2, 4)
+    )
     assert evenly_spaced([f"b{i}" for i in range(1, 13)]) == ["b3", "b6", "b9", "b12"]
     assert evenly_spaced(["a", "b", "c", "d", "e"]) == ["a", "b", "c", "d", "e"]
 
@@ -103,11 +115,24 @@ def test_train_prints_every_new_key_per_split_and_layer_on_digits():
 def test_train_prints_layer_keys_for_resnet18_on_cifar_files(tmp_path):
     write_cifar10(tmp_path, train_per_class=6, test_per_class=2)
     code, out = run_cli(
-        "train", "--set", "data.name=cifar10", "--set", f"data.root={tmp_path}", "--set", "model.name=resnet18",
-        "--set", "train.epochs=1", "--set", "train.batch_size=16", "--set", "metrics.layers=stages",
-    )  # fmt: skip
+        "train",
+        "--set",
+        "data.name=cifar10",
+        "--set",
+        f"data.root={tmp_path}",
+        "--set",
+        "model.name=resnet18",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "metrics.layers=stages",
+    )
     assert code == 0, out
-    rows = [line.split() for line in out.split("shallowest first:")[1].splitlines()[2:] if line.strip().startswith("layer")]
+    rows = [
+        line.split() for line in out.split("shallowest first:")[1].splitlines()[2:] if line.strip().startswith("layer")
+    ]
     assert [r[0] for r in rows] == ["layer1", "layer1", "layer2", "layer2", "layer3", "layer3", "layer4", "layer4"]
     assert all(len(r) == 2 + len(METRICS.layer_keys()) for r in rows)
     assert "\n  nc4 " in out and "\n  cdnv " in out and "\n  gnc2_h " in out

@@ -49,7 +49,9 @@ def modules() -> dict[str, Path]:
 
 def _type_checking(node: ast.If) -> bool:
     test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imported_names(path: Path, module: str, is_package: bool) -> set[str]:
@@ -130,14 +132,24 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def layer(module: str) -> int | None:
     """The index of a module's layer; a package's root (its docstring only) sits under its first layer."""
-    matches = [i for i, prefix in enumerate(LAYERS) if module == prefix or module.startswith(prefix + ".") or prefix.startswith(module + ".")]
-    return (matches[-1] if module in LAYERS or any(module.startswith(p + ".") for p in LAYERS) else matches[0]) if matches else None
+    matches = [
+        i
+        for i, prefix in enumerate(LAYERS)
+        if module == prefix or module.startswith(prefix + ".") or prefix.startswith(module + ".")
+    ]
+    return (
+        (matches[-1] if module in LAYERS or any(module.startswith(p + ".") for p in LAYERS) else matches[0])
+        if matches
+        else None
+    )
 
 
 def test_no_import_circle_anywhere():
     found = circles(graph())
     paths = modules()
-    assert not found, "import circles:\n" + "\n".join(" <-> ".join(str(paths[m].relative_to(ROOT)) for m in c) for c in found)
+    assert not found, "import circles:\n" + "\n".join(
+        " <-> ".join(str(paths[m].relative_to(ROOT)) for m in c) for c in found
+    )
 
 
 def test_the_circle_finder_finds_a_circle_through_an_import_inside_a_function(tmp_path):
@@ -145,7 +157,10 @@ def test_the_circle_finder_finds_a_circle_through_an_import_inside_a_function(tm
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("import b\n")
     b.write_text("def f():\n    from a import x\n")
-    edges = {"a": {n for n in imported_names(a, "a", False) if n in ("a", "b")}, "b": {n.rpartition(".")[0] for n in imported_names(b, "b", False)}}
+    edges = {
+        "a": {n for n in imported_names(a, "a", False) if n in ("a", "b")},
+        "b": {n.rpartition(".")[0] for n in imported_names(b, "b", False)},
+    }
     assert circles(edges) == [["a", "b"]]
     b.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from a import x\n")
     assert imported_names(b, "b", False) == {"typing.TYPE_CHECKING"}
@@ -184,7 +199,8 @@ def test_trainers_import_neither_ray_nor_mlflow():
 
 def test_analysis_imports_neither_torch_nor_orchestrator_nor_ray():
     code = (
-        "import sys, analysis.outputs.export, analysis.tables.summary, analysis.tables.paper, analysis.figures.paper, analysis.outputs.publish\n"
+        "import sys, analysis.outputs.export, analysis.tables.summary, analysis.tables.paper, "
+        "analysis.figures.paper, analysis.outputs.publish\n"
         "print(sorted(m for m in ('torch', 'orchestrator', 'ray') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -84,15 +84,34 @@ def reference(name, params, s, q):
 
 
 CASES = [
-    ("ce", {}), ("bce", {}), ("focal", {"gamma": 2.0}), ("focal", {"gamma": 0.5}),
-    ("sigmoid_focal", {"gamma": 2.0, "alpha": 0.25}), ("sigmoid_focal", {"gamma": 1.0, "alpha": -1.0}), ("sigmoid_focal", {"gamma": 0.5, "alpha": 1.0}),
-    ("mse", {"k": 1.0, "m": 1.0}), ("mse", {"k": 3.0, "m": 5.0}), ("mae", {}), ("mae_mse", {}),
-    ("encouraging", {"log_end": 0.75}), ("encouraging", {"log_end": 0.3}), ("encouraging", {"log_end": 1.0}),
-    ("poly1", {"epsilon": 1.0}), ("poly1", {"epsilon": -0.5}), ("zloss", {"a": 1.0, "b": 3.0}), ("zloss", {"a": 0.5, "b": 1.0}),
-    ("squentropy", {}), ("gce", {"q": 0.7}), ("gce", {"q": 0.1}), ("gce", {"q": 1.0}),
-    ("sce", {"alpha": 0.1, "beta": 1.0, "A": -4.0}), ("sce", {"alpha": 1.0, "beta": 0.5, "A": -9.0}),
-    ("nce_rce", {"alpha": 1.0, "beta": 1.0}), ("nce_rce", {"alpha": 10.0, "beta": 0.1}), ("nce_mae", {"alpha": 1.0, "beta": 1.0}),
-]  # fmt: skip
+    ("ce", {}),
+    ("bce", {}),
+    ("focal", {"gamma": 2.0}),
+    ("focal", {"gamma": 0.5}),
+    ("sigmoid_focal", {"gamma": 2.0, "alpha": 0.25}),
+    ("sigmoid_focal", {"gamma": 1.0, "alpha": -1.0}),
+    ("sigmoid_focal", {"gamma": 0.5, "alpha": 1.0}),
+    ("mse", {"k": 1.0, "m": 1.0}),
+    ("mse", {"k": 3.0, "m": 5.0}),
+    ("mae", {}),
+    ("mae_mse", {}),
+    ("encouraging", {"log_end": 0.75}),
+    ("encouraging", {"log_end": 0.3}),
+    ("encouraging", {"log_end": 1.0}),
+    ("poly1", {"epsilon": 1.0}),
+    ("poly1", {"epsilon": -0.5}),
+    ("zloss", {"a": 1.0, "b": 3.0}),
+    ("zloss", {"a": 0.5, "b": 1.0}),
+    ("squentropy", {}),
+    ("gce", {"q": 0.7}),
+    ("gce", {"q": 0.1}),
+    ("gce", {"q": 1.0}),
+    ("sce", {"alpha": 0.1, "beta": 1.0, "A": -4.0}),
+    ("sce", {"alpha": 1.0, "beta": 0.5, "A": -9.0}),
+    ("nce_rce", {"alpha": 1.0, "beta": 1.0}),
+    ("nce_rce", {"alpha": 10.0, "beta": 0.1}),
+    ("nce_mae", {"alpha": 1.0, "beta": 1.0}),
+]
 
 
 def test_every_registered_loss_is_tested_here_or_with_its_head_and_counts():
@@ -114,10 +133,15 @@ def test_loss_matches_the_formula_computed_class_by_class(name, params, smoothin
     assert loss(SCORES, q).item() == pytest.approx(sum(want) / len(want), rel=1e-12)
 
 
-@pytest.mark.parametrize(("name", "params", "same_as"), [
-    ("focal", {"gamma": 0.0}, "ce"), ("poly1", {"epsilon": 0.0}, "ce"),
-    ("sigmoid_focal", {"gamma": 0.0, "alpha": -1.0}, "bce"), ("sce", {"alpha": 1.0, "beta": 0.0}, "ce"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "params", "same_as"),
+    [
+        ("focal", {"gamma": 0.0}, "ce"),
+        ("poly1", {"epsilon": 0.0}, "ce"),
+        ("sigmoid_focal", {"gamma": 0.0, "alpha": -1.0}, "bce"),
+        ("sce", {"alpha": 1.0, "beta": 0.0}, "ce"),
+    ],
+)
 def test_named_limits(name, params, same_as):
     q = soft_targets(LABELS, K, 0.1, dtype=torch.float64)
     got = LOSSES.make(name=name, **params).per_sample(SCORES, q)
@@ -137,7 +161,13 @@ def test_noise_robust_losses_reduce_to_their_named_limits():
     rce = LOSSES.make(name="sce", alpha=0.0, beta=1.0, A=-4.0).per_sample(SCORES, q)
     assert torch.allclose(rce, 4.0 * (1 - (p * q).sum(dim=1)), rtol=1e-13)
     nce = LOSSES.make(name="nce_mae", alpha=1.0, beta=0.0).per_sample(SCORES, q)
-    all_labels = torch.stack([LOSSES.make(name="ce").per_sample(SCORES, soft_targets(torch.full((3,), k), K, dtype=torch.float64)) for k in range(K)], 1)
+    all_labels = torch.stack(
+        [
+            LOSSES.make(name="ce").per_sample(SCORES, soft_targets(torch.full((3,), k), K, dtype=torch.float64))
+            for k in range(K)
+        ],
+        1,
+    )
     assert torch.allclose(nce, ce / all_labels.sum(dim=1), rtol=1e-13) and bool(((nce > 0) & (nce < 1)).all())
 
 
@@ -188,7 +218,10 @@ def test_losses_and_gradients_stay_finite_at_extreme_scores(name, params, smooth
     """fp32, as training runs: scores far on either side of their label (a sigmoid saturates past
     about 17), and a row of equal scores (zero features with a unified or no bias)."""
     loss = LOSSES.make(name=name, label_smoothing=smoothing, **params)
-    scores = torch.tensor([[1000.0, -1000.0, 0.0, 5.0], [-800.0, 900.0, 1.0, 0.0], [30.0, -30.0, -25.0, -20.0], [0.0, 0.0, 0.0, 0.0]], dtype=torch.float32)
+    scores = torch.tensor(
+        [[1000.0, -1000.0, 0.0, 5.0], [-800.0, 900.0, 1.0, 0.0], [30.0, -30.0, -25.0, -20.0], [0.0, 0.0, 0.0, 0.0]],
+        dtype=torch.float32,
+    )
     q = soft_targets(torch.tensor([0, 0, 0, 2]), K, smoothing)
     assert torch.isfinite(loss.per_sample(scores, q)).all()
     assert torch.isfinite(loss.bias_gradient(scores, q)).all()

@@ -21,14 +21,21 @@ COUNTS = (400, 120, 40, 12, 4)  # a long tail, imbalance factor 100
 SCALE = 16.0
 
 MARGIN_CASES = [
-    ("cosface", {"margin": 0.35}), ("cosface", {"margin": 0.0}),
-    ("arcface", {"margin": 0.5}), ("arcface", {"margin": 0.5, "easy_margin": True}), ("arcface", {"margin": 1.2}),
-    ("sphereface2", {}), ("sphereface2", {"lambda": 0.5, "r": 30.0, "m": 0.2, "t": 2.0}),
-]  # fmt: skip
+    ("cosface", {"margin": 0.35}),
+    ("cosface", {"margin": 0.0}),
+    ("arcface", {"margin": 0.5}),
+    ("arcface", {"margin": 0.5, "easy_margin": True}),
+    ("arcface", {"margin": 1.2}),
+    ("sphereface2", {}),
+    ("sphereface2", {"lambda": 0.5, "r": 30.0, "m": 0.2, "t": 2.0}),
+]
 COUNT_CASES = [
-    ("logit_adjusted", {"tau": 1.0}), ("logit_adjusted", {"tau": 0.5}), ("balanced_softmax", {}),
-    ("ldam", {"max_margin": 0.5, "scale": 1.0}), ("ldam", {"max_margin": 0.5, "scale": 30.0}),
-]  # fmt: skip
+    ("logit_adjusted", {"tau": 1.0}),
+    ("logit_adjusted", {"tau": 0.5}),
+    ("balanced_softmax", {}),
+    ("ldam", {"max_margin": 0.5, "scale": 1.0}),
+    ("ldam", {"max_margin": 0.5, "scale": 30.0}),
+]
 CASES = MARGIN_CASES + COUNT_CASES
 
 
@@ -37,7 +44,9 @@ def features_and_weight(seed: int = 0):
     h = torch.randn(N, D, generator=g, dtype=torch.float64)
     w = torch.randn(K, D, generator=g, dtype=torch.float64)
     labels = torch.arange(N) % K
-    h[:4] = -w[labels[:4]] + 0.05 * torch.randn(4, D, generator=g, dtype=torch.float64)  # theta_y near pi: past ArcFace's pi - m
+    h[:4] = -w[labels[:4]] + 0.05 * torch.randn(
+        4, D, generator=g, dtype=torch.float64
+    )  # theta_y near pi: past ArcFace's pi - m
     return h, w, labels
 
 
@@ -57,7 +66,9 @@ def train_value(loss, z, bias, q, scale=SCALE):
 def test_cosface_equals_pytorch_metric_learning():
     h, w, labels = features_and_weight()
     for margin in (0.0, 0.35):
-        ours = train_value(make("cosface", {"margin": margin}), cosine_scores(h, w), None, soft_targets(labels, K, dtype=torch.float64))
+        ours = train_value(
+            make("cosface", {"margin": margin}), cosine_scores(h, w), None, soft_targets(labels, K, dtype=torch.float64)
+        )
         theirs = CosFaceLoss(num_classes=K, embedding_size=D, margin=margin, scale=SCALE)
         theirs.W.data = w.T.clone()
         assert ours.item() == pytest.approx(theirs(h, labels).item(), rel=1e-12)
@@ -79,7 +90,9 @@ def test_arcface_easy_margin_moves_only_targets_within_ninety_degrees():
     h, w, labels = features_and_weight()
     z = cosine_scores(h, w)
     q = soft_targets(labels, K, dtype=torch.float64)
-    moved = make("arcface", {"margin": 0.5, "easy_margin": True}).with_margin(z, q, torch.tensor(SCALE, dtype=torch.float64))
+    moved = make("arcface", {"margin": 0.5, "easy_margin": True}).with_margin(
+        z, q, torch.tensor(SCALE, dtype=torch.float64)
+    )
     for i in range(N):
         for k in range(K):
             c = z[i, k].item() / SCALE
@@ -98,7 +111,10 @@ def sphereface2_official(h, w, labels, b, lam, r, m, t):
     return F.binary_cross_entropy_with_logits(logits, one_hot, weight=weight)
 
 
-@pytest.mark.parametrize(("params", "official"), [({}, (0.7, 40.0, 0.4, 3.0)), ({"lambda": 0.5, "r": 30.0, "m": 0.2, "t": 2.0}, (0.5, 30.0, 0.2, 2.0))])
+@pytest.mark.parametrize(
+    ("params", "official"),
+    [({}, (0.7, 40.0, 0.4, 3.0)), ({"lambda": 0.5, "r": 30.0, "m": 0.2, "t": 2.0}, (0.5, 30.0, 0.2, 2.0))],
+)
 def test_sphereface2_equals_the_official_forward_and_keeps_its_gradient(params, official):
     h, w, labels = features_and_weight()
     loss = make("sphereface2", params)
@@ -114,7 +130,11 @@ def test_sphereface2_equals_the_official_forward_and_keeps_its_gradient(params, 
     hp = h.clone().requires_grad_(True)
     lam, r, _, _ = official
     cos = cosine_scores(hp, w) / SCALE
-    logits = r * cos + (loss.with_margin(cosine_scores(h, w), q, torch.tensor(SCALE, dtype=torch.float64)) - r * cos).detach() - b
+    logits = (
+        r * cos
+        + (loss.with_margin(cosine_scores(h, w), q, torch.tensor(SCALE, dtype=torch.float64)) - r * cos).detach()
+        - b
+    )
     plain = (lam * q * F.softplus(-logits) + (1 - lam) * (1 - q) * F.softplus(logits)).sum(1).mean() / r
     (want,) = torch.autograd.grad(plain, hp)
     assert torch.allclose(grad, want, rtol=1e-10, atol=1e-14)
@@ -131,9 +151,12 @@ def test_long_tail_losses_against_their_formulas():
         assert make("logit_adjusted", {"tau": tau})(s, q).item() == pytest.approx(want.item(), rel=1e-12)
     want = -(torch.log(n[labels] * s.exp()[torch.arange(N), labels] / (n * s.exp()).sum(1))).mean()  # eq. 4 literally
     assert make("balanced_softmax", {})(s, q).item() == pytest.approx(want.item(), rel=1e-12)
-    assert make("balanced_softmax", {})(s, q).item() == pytest.approx(make("logit_adjusted", {"tau": 1.0})(s, q).item(), rel=1e-12)
+    assert make("balanced_softmax", {})(s, q).item() == pytest.approx(
+        make("logit_adjusted", {"tau": 1.0})(s, q).item(), rel=1e-12
+    )
     for scale in (1.0, 30.0):
-        # The official LDAMLoss: m_j = 1 / n_j^(1/4) scaled so the largest is max_m, subtracted from the target's logit, times s.
+        # The official LDAMLoss: m_j = 1 / n_j^(1/4) scaled so the largest is max_m, subtracted from the target's logit,
+        # times s.
         m_list = 1.0 / torch.sqrt(torch.sqrt(n))
         m_list = m_list * (0.5 / m_list.max())
         output = torch.where(F.one_hot(labels, K).bool(), s - m_list[labels][:, None], s)
@@ -148,7 +171,14 @@ def test_a_loss_without_its_class_counts_says_so():
 
 def bias_free_extremes(scale=SCALE):
     """A cosine head's z at and near its edges (cos = +-1, 0) and bias values far on either side."""
-    cos = torch.tensor([[1.0, -1.0, 0.0, 0.5, -0.99999], [-1.0, 1.0, 0.3, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0], [-1.0, -1.0, -1.0, -1.0, -1.0]])
+    cos = torch.tensor(
+        [
+            [1.0, -1.0, 0.0, 0.5, -0.99999],
+            [-1.0, 1.0, 0.3, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0],
+            [-1.0, -1.0, -1.0, -1.0, -1.0],
+        ]
+    )
     return scale * cos, torch.tensor([1000.0, -1000.0, 0.0, 30.0, -30.0])
 
 
@@ -184,14 +214,19 @@ def test_bias_gradient_is_minus_the_score_gradient_after_the_margin(name, params
     for k in range(K):
         e = torch.zeros(K, dtype=torch.float64)
         e[k] = step
-        numeric = (loss.per_sample(loss.margined(z, b + e, q, scale), q) - loss.per_sample(loss.margined(z, b - e, q, scale), q)) / (2 * step)
+        numeric = (
+            loss.per_sample(loss.margined(z, b + e, q, scale), q)
+            - loss.per_sample(loss.margined(z, b - e, q, scale), q)
+        ) / (2 * step)
         assert torch.allclose(grad[:, k], numeric, rtol=1e-5, atol=1e-6), (name, k)
 
 
 @pytest.mark.parametrize("loss", ["cosface", "arcface", "sphereface2"])
 @pytest.mark.parametrize("head", ["linear", "fixed_etf"])
 def test_a_margin_loss_on_a_head_without_cosines_is_a_config_error(loss, head):
-    with pytest.raises(ValueError, match=rf"loss.name '{loss}' acts on cosines; classifier.name '{head}' has none \(use cosine\)"):
+    with pytest.raises(
+        ValueError, match=rf"loss.name '{loss}' acts on cosines; classifier.name '{head}' has none \(use cosine\)"
+    ):
         TrialConfig.model_validate({"loss": {"name": loss}, "classifier": {"name": head}})
 
 
@@ -213,10 +248,14 @@ def test_a_cifar100_lt_trial_trains_with_the_real_class_counts(tmp_path, monkeyp
         return read(self, like)
 
     monkeypatch.setattr(Loss, "class_counts", spy)
-    config = TrialConfig.model_validate({
-        "data": {"name": "cifar100_lt", "root": str(tmp_path), "imbalance_factor": 10}, "model": {"name": "resnet32"},
-        "loss": loss, "train": {"epochs": 1, "batch_size": 128, "augment": "da1", "device": "cpu"},
-    })  # fmt: skip
+    config = TrialConfig.model_validate(
+        {
+            "data": {"name": "cifar100_lt", "root": str(tmp_path), "imbalance_factor": 10},
+            "model": {"name": "resnet32"},
+            "loss": loss,
+            "train": {"epochs": 1, "batch_size": 128, "augment": "da1", "device": "cpu"},
+        }
+    )
     reports = []
     assert run_trial(config, lambda epoch, metrics: reports.append(metrics)) == "finished"
     profile = tuple(int(20 * 10 ** (-k / 99)) for k in range(100))  # n_k = floor(n_max IF^(-k/(K-1)))

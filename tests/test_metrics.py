@@ -12,9 +12,13 @@ from trainers.metrics import METRICS, Context, compute_split
 from trainers.metrics.stats import uniform_accuracy
 
 
-def measure(features, labels, weight, bias=None, loss=None, lambda_b=0.0, chunk=4096, train_means=None) -> dict[str, float]:
+def measure(
+    features, labels, weight, bias=None, loss=None, lambda_b=0.0, chunk=4096, train_means=None
+) -> dict[str, float]:
     """Every registered metric of one split through the streaming pass, in chunks of `chunk`."""
-    return compute_split(features, labels, Context.of(weight, bias, loss, lambda_b), chunk=chunk, train_means=train_means).values
+    return compute_split(
+        features, labels, Context.of(weight, bias, loss, lambda_b), chunk=chunk, train_means=train_means
+    ).values
 
 
 def etf_collapse(num_classes=5, dim=8, per_class=4, scale=3.0):
@@ -118,7 +122,20 @@ def test_nc_metrics_are_scale_invariant():
     weight = torch.randn(5, 7, dtype=torch.float64, generator=gen)
     a = measure(features, labels, weight)
     b = measure(3.0 * features, labels, 0.1 * weight)
-    scale_free = ("nc1", "cdnv", "nc2_w", "nc2_h", "nc3", "nc3_zhu", "compactness", "distinctiveness", "acc", "uniform_acc", "ncc_acc", "nc4")
+    scale_free = (
+        "nc1",
+        "cdnv",
+        "nc2_w",
+        "nc2_h",
+        "nc3",
+        "nc3_zhu",
+        "compactness",
+        "distinctiveness",
+        "acc",
+        "uniform_acc",
+        "ncc_acc",
+        "nc4",
+    )
     scale_free += ("equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h")
     for key in scale_free:
         assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
@@ -174,12 +191,49 @@ def test_losses_match_the_paper_formulas_and_do_not_overflow():
 
 
 def test_metric_keys_cover_the_paper_tables():
-    paper = ["acc", "uniform_acc", "uniform_threshold", "uniform_acc_at_bias", "pos_score_mean", "pos_score_std", "neg_score_mean",
-             "neg_score_std", "bias_mean", "bias_std", "weight_norm", "feature_norm", "compactness", "distinctiveness", "nc1",
-             "nc2_w", "nc2_h", "nc3", "nc3_zhu", "loss", "bias_residual"]  # fmt: skip
-    panel = ["ncc_acc", "nc4", "cdnv", "equinorm_h", "equinorm_w", "equiangular_h", "equiangular_w", "maxangle_h", "maxangle_w", "gnc2_h"]
+    paper = [
+        "acc",
+        "uniform_acc",
+        "uniform_threshold",
+        "uniform_acc_at_bias",
+        "pos_score_mean",
+        "pos_score_std",
+        "neg_score_mean",
+        "neg_score_std",
+        "bias_mean",
+        "bias_std",
+        "weight_norm",
+        "feature_norm",
+        "compactness",
+        "distinctiveness",
+        "nc1",
+        "nc2_w",
+        "nc2_h",
+        "nc3",
+        "nc3_zhu",
+        "loss",
+        "bias_residual",
+    ]
+    panel = [
+        "ncc_acc",
+        "nc4",
+        "cdnv",
+        "equinorm_h",
+        "equinorm_w",
+        "equiangular_h",
+        "equiangular_w",
+        "maxangle_h",
+        "maxangle_w",
+        "gnc2_h",
+    ]
     official = ["acc5"]  # the official code's top-5 accuracy
     noise = ["clean_acc", "noisy_fit"]  # under data.label_noise
-    assert sorted(METRICS.keys()) == sorted(paper + panel + official + noise)  # docs/science.md#metrics, the official code, label noise
-    assert {m.key: m.only for m in METRICS if m.only} == {"acc5": "K > 5", "clean_acc": "label noise", "noisy_fit": "label noise"}
+    assert sorted(METRICS.keys()) == sorted(
+        paper + panel + official + noise
+    )  # docs/science.md#metrics, the official code, label noise
+    assert {m.key: m.only for m in METRICS if m.only} == {
+        "acc5": "K > 5",
+        "clean_acc": "label noise",
+        "noisy_fit": "label noise",
+    }
     assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4"]

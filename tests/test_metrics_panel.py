@@ -79,7 +79,8 @@ def loops(features, labels, weight, bias, centres=None):
         "equiangular_w": std(cos_w),
         "maxangle_h": sum(abs(c + 1 / (k - 1)) for c in cos_h) / len(pairs),
         "maxangle_w": sum(abs(c + 1 / (k - 1)) for c in cos_w) / len(pairs),
-        "gnc2_h": sum(math.log(1 / norm(sub(unit[i], unit[j]))) for i, j in itertools.combinations(range(k), 2)) / (k * (k - 1) / 2),
+        "gnc2_h": sum(math.log(1 / norm(sub(unit[i], unit[j]))) for i, j in itertools.combinations(range(k), 2))
+        / (k * (k - 1) / 2),
     }
 
 

@@ -21,7 +21,9 @@ from trainers.setup import prepare
 
 def features_of(seed: int, k: int, d: int, n: int, spread: float, offset: float = 10.0):
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.cat([torch.arange(k), torch.randint(0, k, (n - k,), generator=gen)])  # unbalanced, every class present
+    labels = torch.cat(
+        [torch.arange(k), torch.randint(0, k, (n - k,), generator=gen)]
+    )  # unbalanced, every class present
     centres = 3 * torch.randn(k, d, dtype=torch.float64, generator=gen) + offset
     features = centres[labels] + spread * torch.randn(n, d, dtype=torch.float64, generator=gen)
     weight = torch.randn(k, d, dtype=torch.float64, generator=gen)
@@ -43,7 +45,11 @@ def test_streaming_pass_equals_the_direct_computation(seed):
     k, d = 2 + seed % 9, 2 + (7 * seed) % 31
     n = 3 * k + 37 * seed
     features, labels, weight, gen = features_of(seed, k, d, n, spread=[1.0, 0.01, 1e-4][seed % 3])
-    bias = [torch.randn(k, dtype=torch.float64, generator=gen), torch.randn(1, dtype=torch.float64, generator=gen), None][seed % 3]
+    bias = [
+        torch.randn(k, dtype=torch.float64, generator=gen),
+        torch.randn(1, dtype=torch.float64, generator=gen),
+        None,
+    ][seed % 3]
     loss = LOSSES.make(name=["ce", "bce", "focal", "mse"][seed % 4], label_smoothing=0.1 * (seed % 2))
     chunk = [1, 7, 64, n][seed % 4]
     streamed = measure(features, labels, weight, bias, loss, lambda_b=0.3, chunk=chunk)
@@ -77,7 +83,11 @@ def test_chan_update_keeps_the_within_scatter_where_the_naive_sum_cancels():
     """Features near collapse far from the origin: sum h h^T - n mu mu^T loses every digit."""
     gen = torch.Generator().manual_seed(0)
     labels = torch.arange(3).repeat(200)
-    features = 1e5 + torch.randn(3, 4, dtype=torch.float64, generator=gen)[labels] + 1e-3 * torch.randn(600, 4, dtype=torch.float64, generator=gen)
+    features = (
+        1e5
+        + torch.randn(3, 4, dtype=torch.float64, generator=gen)[labels]
+        + 1e-3 * torch.randn(600, 4, dtype=torch.float64, generator=gen)
+    )
     means = torch.stack([features[labels == c].mean(0) for c in range(3)])
     direct = (features - means[labels]).T @ (features - means[labels])  # two passes: exact to rounding
     moments = ClassMoments(3, 4)
@@ -126,7 +136,10 @@ def test_test_split_alone_uses_the_train_means_all_the_same():
 
 def test_layer_metrics_are_the_metrics_of_the_layer_features():
     features, labels, weight, gen = features_of(2, 4, 6, 120, spread=1.0)
-    layer = torch.randn(120, 9, dtype=torch.float64, generator=gen) + 2 * torch.randn(4, 9, dtype=torch.float64, generator=gen)[labels]
+    layer = (
+        torch.randn(120, 9, dtype=torch.float64, generator=gen)
+        + 2 * torch.randn(4, 9, dtype=torch.float64, generator=gen)[labels]
+    )
     ctx = Context.of(weight, torch.zeros(4, dtype=torch.float64))
     result = compute_split(features, labels, ctx, layers={"l1": layer}, chunk=17)
     as_features = measure(layer, labels, torch.randn(4, 9, dtype=torch.float64, generator=gen))

@@ -16,11 +16,21 @@ from orchestrator.cli.parser import main
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The flags the machine notes give for a headless Chromium on a closed network.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
-def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(mlflow_server, tmp_path, capsys, monkeypatch):
+def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(
+    mlflow_server, tmp_path, capsys, monkeypatch
+):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     monkeypatch.chdir(tmp_path)
     sweep = tiny_sweep(tmp_path / "ui.yaml", "ui", grid={"loss.name": ["ce", "bce"]}, seeds=[0, 1])
@@ -43,4 +53,6 @@ def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(mlflo
     assert "Group by: ncsweep.group" in body
     for run in ("ce-s0", "ce-s1", "bce-s0", "bce-s1"):  # each setting's seeds under its group
         assert run in body
-    assert "/runs?" in url and "workflowType=machine_learning" in url  # still the runs view: the UI did not send it to GenAI's traces
+    assert (
+        "/runs?" in url and "workflowType=machine_learning" in url
+    )  # still the runs view: the UI did not send it to GenAI's traces

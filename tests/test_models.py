@@ -56,12 +56,14 @@ def test_pretrained_weights_load_from_the_hub_cache(tmp_path, monkeypatch):
 
 def test_resnet_trial_with_da1_da2_on_mnist_files(tmp_path):
     write_mnist(tmp_path, train_per_class=3, test_per_class=1)
-    cfg = TrialConfig.model_validate({
-        "data": {"name": "mnist", "root": str(tmp_path)},
-        "model": {"name": "resnet32"},
-        "train": {"epochs": 2, "batch_size": 16, "augment": "da1+da2"},
-        "optim": {"name": "adamw", "lr": 1e-3},
-    })  # fmt: skip
+    cfg = TrialConfig.model_validate(
+        {
+            "data": {"name": "mnist", "root": str(tmp_path)},
+            "model": {"name": "resnet32"},
+            "train": {"epochs": 2, "batch_size": 16, "augment": "da1+da2"},
+            "optim": {"name": "adamw", "lr": 1e-3},
+        }
+    )
     reports = {}
     assert run_trial(cfg, lambda e, m: reports.__setitem__(e, m)) == FINISHED
     assert set(reports) == {1, 2} and 0.0 <= reports[2]["test/acc"] <= 1.0
@@ -70,12 +72,14 @@ def test_resnet_trial_with_da1_da2_on_mnist_files(tmp_path):
 
 def test_imagenet_folder_trial_streams_through_the_loader(tmp_path):
     write_imagefolder(tmp_path, classes=3, train_per_class=4, val_per_class=2, side=40)
-    cfg = TrialConfig.model_validate({
-        "data": {"name": "imagenet", "root": str(tmp_path), "image_size": 32, "workers": 0},
-        "model": {"name": "resnet18", "stem": "imagenet"},
-        "train": {"epochs": 1, "batch_size": 6, "augment": "da1"},
-        "metrics": {"max_samples": 5},
-    })  # fmt: skip
+    cfg = TrialConfig.model_validate(
+        {
+            "data": {"name": "imagenet", "root": str(tmp_path), "image_size": 32, "workers": 0},
+            "model": {"name": "resnet18", "stem": "imagenet"},
+            "train": {"epochs": 1, "batch_size": 6, "augment": "da1"},
+            "metrics": {"max_samples": 5},
+        }
+    )
     reports = {}
     assert run_trial(cfg, lambda e, m: reports.__setitem__(e, m)) == FINISHED
     assert len(reports[1]["distributions"]["splits"]["train"]["pos"]) == 5  # the 5-sample subset

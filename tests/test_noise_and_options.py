@@ -73,13 +73,26 @@ def test_per_class_subset_and_noise_on_the_training_split_only():
         assert len(clean_order) == len(labels) and int((labels != clean_order).sum()) > 0
         # Sample by sample: where the noise left a label alone, the two orders agree.
         kept = data.train_labels() == data.train_labels(clean=True)
-        keep = torch.arange(500) if max_samples is None else torch.randperm(500, generator=torch.Generator().manual_seed(5))[:max_samples].sort().values
-        assert torch.equal(clean_order, data.train_labels(clean=True)[keep]) and torch.equal(labels[kept[keep]], clean_order[kept[keep]])
+        keep = (
+            torch.arange(500)
+            if max_samples is None
+            else torch.randperm(500, generator=torch.Generator().manual_seed(5))[:max_samples].sort().values
+        )
+        assert torch.equal(clean_order, data.train_labels(clean=True)[keep]) and torch.equal(
+            labels[kept[keep]], clean_order[kept[keep]]
+        )
 
 
 def test_streamed_imagefolder_takes_the_same_noise_and_subsets(tmp_path):
     write_imagefolder(tmp_path, classes=3, train_per_class=6, val_per_class=2, side=16)
-    cfg = DATASETS.make(name="imagenet", root=str(tmp_path), image_size=16, workers=0, sample_size=4, label_noise={"kind": "random", "rate": 1.0})
+    cfg = DATASETS.make(
+        name="imagenet",
+        root=str(tmp_path),
+        image_size=16,
+        workers=0,
+        sample_size=4,
+        label_noise={"kind": "random", "rate": 1.0},
+    )
     data = load_dataset(cfg)
     assert data.train_size == 12 and torch.bincount(data.train_labels(clean=True), minlength=3).tolist() == [4, 4, 4]
     seen = torch.cat([y for _, y in data.eval_batches("train", 5)])
@@ -110,7 +123,9 @@ def test_noise_metrics_and_top5_against_brute_force():
     assert values["acc5"] == pytest.approx(sum(y[i] in top5[i] for i in range(n)) / n, abs=1e-15)
     assert values["clean_acc"] == pytest.approx(sum(pred[i] == y_clean[i] for i in range(n)) / n, abs=1e-15)
     assert values["noisy_fit"] == pytest.approx(sum(pred[i] == y[i] for i in wrong) / len(wrong), abs=1e-15)
-    assert values["acc"] == pytest.approx(sum(pred[i] == y[i] for i in range(n)) / n, abs=1e-15)  # against the noisy labels
+    assert values["acc"] == pytest.approx(
+        sum(pred[i] == y[i] for i in range(n)) / n, abs=1e-15
+    )  # against the noisy labels
     plain = SplitPass(Context.of(weight[:5], None))
     plain.first(features, clean % 5)
     assert all(math.isnan(plain.finish().values[key]) for key in ("acc5", "clean_acc", "noisy_fit"))  # K = 5, no noise
@@ -119,11 +134,17 @@ def test_noise_metrics_and_top5_against_brute_force():
 def test_random_labels_are_memorized_and_do_not_generalize():
     """The memorization experiment (Zhang et al. 2017; the official code's cifar10_random) on
     digits: with every training label redrawn, a wide MLP fits them, the test set stays at chance."""
-    config = TrialConfig.model_validate({
-        "data": {"name": "digits", "label_noise": {"kind": "random", "rate": 1.0}}, "model": {"name": "mlp", "width": 512, "depth": 2},
-        "optim": {"name": "adamw", "lr": 2.0e-3, "weight_decay": 0.0}, "schedule": {"name": "constant"},
-        "regularization": {"lambda_w": 0.0, "lambda_b": 0.0, "lambda_h": 0.0}, "train": {"epochs": 40}, "metrics": {"every": 40},
-    })  # fmt: skip
+    config = TrialConfig.model_validate(
+        {
+            "data": {"name": "digits", "label_noise": {"kind": "random", "rate": 1.0}},
+            "model": {"name": "mlp", "width": 512, "depth": 2},
+            "optim": {"name": "adamw", "lr": 2.0e-3, "weight_decay": 0.0},
+            "schedule": {"name": "constant"},
+            "regularization": {"lambda_w": 0.0, "lambda_b": 0.0, "lambda_h": 0.0},
+            "train": {"epochs": 40},
+            "metrics": {"every": 40},
+        }
+    )
     reports = {}
     assert run_trial(config, lambda epoch, metrics: reports.update({epoch: metrics})) == "finished"
     last = reports[40]
@@ -164,7 +185,13 @@ def test_feature_dim_narrows_the_last_resnet_block_as_fixdim_does():
     assert dim == 10 and last.conv2.out_channels == 10 and last.bn2.num_features == 10
     assert last.downsample[0].in_channels == 512 and last.downsample[0].out_channels == 10
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    config = TrialConfig.model_validate({"model": {"name": "resnet18", "feature_dim": 10}, "data": {"name": "digits"}, "classifier": {"name": "fixed_etf"}})
+    config = TrialConfig.model_validate(
+        {
+            "model": {"name": "resnet18", "feature_dim": 10},
+            "data": {"name": "digits"},
+            "classifier": {"name": "fixed_etf"},
+        }
+    )
     assert config.model.feature_dim == 10  # the official --fixdim with --ETF_fc: a K x K ETF head
 
 
@@ -189,7 +216,9 @@ def test_cosine_floor_is_timms_lr_min():
     from timm.scheduler import CosineLRScheduler
 
     base, floor, epochs = 0.01, 1e-5, 20
-    schedule = TrialConfig.model_validate({"schedule": {"name": "cosine", "min_lr": floor}, "optim": {"lr": base}}).schedule
+    schedule = TrialConfig.model_validate(
+        {"schedule": {"name": "cosine", "min_lr": floor}, "optim": {"lr": base}}
+    ).schedule
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
     timm = CosineLRScheduler(optimizer, t_initial=epochs, lr_min=floor)
     for epoch in range(epochs):

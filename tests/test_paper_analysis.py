@@ -25,10 +25,21 @@ def make_trials(inits=(0.0, 5.0, 10.0), seeds=(0, 1), lambdas=(0.0,), sweep="ini
                 for lam in lambdas:
                     for seed in seeds:
                         run_id = f"{sweep}-{loss}-{optim}-{init:g}-{lam:g}-s{seed}"
-                        row = {"run_id": run_id, "run_name": run_id, "sweep": sweep, "status": "finished",
-                               "data.name": "mnist", "model.name": "resnet18", "optim.name": optim, "train.augment": "none",
-                               "loss.name": loss, "classifier.bias_init_mean": init, "regularization.lambda_b": lam,
-                               "train.batch_size": 128, "seed": seed}  # fmt: skip
+                        row = {
+                            "run_id": run_id,
+                            "run_name": run_id,
+                            "sweep": sweep,
+                            "status": "finished",
+                            "data.name": "mnist",
+                            "model.name": "resnet18",
+                            "optim.name": optim,
+                            "train.augment": "none",
+                            "loss.name": loss,
+                            "classifier.bias_init_mean": init,
+                            "regularization.lambda_b": lam,
+                            "train.batch_size": 128,
+                            "seed": seed,
+                        }
                         for selection in ("best", "final"):
                             for split in ("train", "test"):
                                 for metric in METRICS:
@@ -55,7 +66,10 @@ def test_accuracy_table_means_stds_and_n_match_numpy():
     # the standard error and the 95% Student-t interval, as scipy computes them on the same seeds
     assert row["test_uniform_acc_sem"].item() == pytest.approx(scipy_stats.sem(source))
     low, high = scipy_stats.t.interval(0.95, len(source) - 1, loc=np.mean(source), scale=scipy_stats.sem(source))
-    assert (row["test_uniform_acc_ci_low"].item(), row["test_uniform_acc_ci_high"].item()) == (pytest.approx(low), pytest.approx(high))
+    assert (row["test_uniform_acc_ci_low"].item(), row["test_uniform_acc_ci_high"].item()) == (
+        pytest.approx(low),
+        pytest.approx(high),
+    )
     assert row["test_uniform_acc_n"].item() == len(source)
     assert set(table["loss"]) == {"ce", "bce", "bce-ce"} and set(table["selection"]) == {"best", "final"}
     # 2 optimizers x 2 selections x (ce, bce, delta); nothing varies, so no swept-axis columns.
@@ -73,7 +87,9 @@ def test_delta_rows_are_bce_minus_ce_with_the_smaller_n():
     assert delta["test_compactness_mean"].item() == pytest.approx(bce - ce)
     assert delta["n"].item() == 1 and np.isnan(delta["test_compactness_std"].item())
     one_seed = cell(table, optim__name="sgd", loss="bce", selection="final")
-    assert np.isnan(one_seed["test_compactness_std"].item()) and np.isnan(one_seed["test_compactness_ci_low"].item())  # 1 seed: no interval
+    assert np.isnan(one_seed["test_compactness_std"].item()) and np.isnan(
+        one_seed["test_compactness_ci_low"].item()
+    )  # 1 seed: no interval
 
 
 def test_unfinished_trials_do_not_count():
@@ -96,7 +112,9 @@ def test_missing_columns_are_skipped_not_keyerrors():
     assert feature_table(trials.drop(columns=[c for c in trials if "compactness" in c or "distinct" in c])).empty
     assert accuracy_table(trials.drop(columns=["loss.name"])).empty
     assert accuracy_table(trials.drop(columns=["status"]).iloc[0:0]).empty
-    assert bias_table(trials.drop(columns=["classifier.bias_init_mean", "regularization.lambda_b", "train.batch_size"])).empty
+    assert bias_table(
+        trials.drop(columns=["classifier.bias_init_mean", "regularization.lambda_b", "train.batch_size"])
+    ).empty
 
 
 def test_nan_group_keys_keep_their_rows():
@@ -106,7 +124,11 @@ def test_nan_group_keys_keep_their_rows():
     assert set(table["data.name"]) == {"cifar100", "cifar100_lt"}
     assert len(cell(table, data__name="cifar100", loss="bce-ce")) == 4  # delta rows match NaN keys too
     per_dataset = cell(table, data__name="cifar100_lt", loss="bce")
-    assert len(per_dataset) == 4 and (per_dataset["data.imbalance_factor"] == 100.0).all() and (per_dataset["n"] == 2).all()
+    assert (
+        len(per_dataset) == 4
+        and (per_dataset["data.imbalance_factor"] == 100.0).all()
+        and (per_dataset["n"] == 2).all()
+    )
 
 
 def test_bias_table_has_rows_for_the_varied_axis_only():
@@ -186,7 +208,13 @@ def test_nc_figure_overlays_ce_and_bce(tmp_path):
         colours = {line.get_color() for ax in fig.axes for line in ax.get_lines()}
         assert colours == {"tab:blue", "tab:red"}
         assert len(fig.axes) == 2 * 5 and fig.axes[0].get_yscale() == "log"
-        assert [ax.get_title() for ax in fig.axes[:5]] == ["train/nc1", "train/nc2_h", "train/nc2_w", "train/nc3", "train/nc4"]
+        assert [ax.get_title() for ax in fig.axes[:5]] == [
+            "train/nc1",
+            "train/nc2_h",
+            "train/nc2_w",
+            "train/nc3",
+            "train/nc4",
+        ]
         assert fig.axes[4].get_yscale() == "linear"  # nc4 -> 1: no log axis
     finally:
         fig.clear()

@@ -18,9 +18,17 @@ from trainers.losses import LOSSES
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_COUNTS = {
-    "nc.yaml": 36, "nc_fixed_etf.yaml": 36, "bias_init.yaml": 36, "bias_decay.yaml": 24, "batch_size.yaml": 32,
-    "classification.yaml": 48, "imagenet_finetune.yaml": 6, "longtail.yaml": 6, "transformers.yaml": 24, "random_labels.yaml": 4,
-}  # fmt: skip
+    "nc.yaml": 36,
+    "nc_fixed_etf.yaml": 36,
+    "bias_init.yaml": 36,
+    "bias_decay.yaml": 24,
+    "batch_size.yaml": 32,
+    "classification.yaml": 48,
+    "imagenet_finetune.yaml": 6,
+    "longtail.yaml": 6,
+    "transformers.yaml": 24,
+    "random_labels.yaml": 4,
+}
 LOSS_COUNTS = {"digits.yaml": 54, "cifar10.yaml": 54, "margin_digits.yaml": 15, "longtail.yaml": 15}  # sweeps/losses
 
 
@@ -43,7 +51,9 @@ def test_resnet18_with_da1_da2_runs_an_epoch_on_cifar_files_through_ray(ray_loca
     outcome = run_sweep(load_sweep(path), uri, tmp_path / "results")
     assert outcome.statuses == {"bce-s0": "finished"}
     client = MlflowClient(uri)
-    (run,) = client.search_runs([client.get_experiment_by_name("test-resnet-da2").experiment_id], "tags.`ncsweep.trial` = 'bce-s0'")
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("test-resnet-da2").experiment_id], "tags.`ncsweep.trial` = 'bce-s0'"
+    )
     assert run.data.params["model.name"] == "resnet18" and run.data.params["train.augment"] == "da1+da2"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "train/nc1")] == [1]
     assert 0.0 <= run.data.metrics["test/acc"] <= 1.0
@@ -78,7 +88,9 @@ def test_analyze_paper_on_a_digits_bias_init_sweep(ray_local, tmp_path, capsys):
     assert set(bias["axis"]) == {"classifier.bias_init_mean"} and set(bias["value"]) == {0.0, 5.0}
     assert len(bias) == 2 * 2 * 2  # values x losses x optimizers
     trials = pd.read_parquet(out / "trials.parquet")
-    ce5 = trials[(trials["loss.name"] == "ce") & (trials["classifier.bias_init_mean"] == 5) & (trials["optim.name"] == "sgd")]
+    ce5 = trials[
+        (trials["loss.name"] == "ce") & (trials["classifier.bias_init_mean"] == 5) & (trials["optim.name"] == "sgd")
+    ]
     row = bias[(bias["loss"] == "ce") & (bias["value"] == 5.0) & (bias["optim.name"] == "sgd")]
     assert row["train_bias_mean_mean"].item() == pytest.approx(ce5["final/train/bias_mean"].item())
     assert (pd.read_parquet(out / "paper_features.parquet")["n"] == 1).all()
@@ -111,7 +123,11 @@ def test_every_paper_sweep_validates_with_its_trial_count(tmp_path, monkeypatch,
         assert main(["validate", str(file)]) == 0, capsys.readouterr().err
         assert capsys.readouterr().out.startswith(f"{file}: {LOSS_COUNTS[file.name]} trials\n")
     linear = {name for cls in LOSSES.variants() if not cls.needs_cosine for name in cls.names()}
-    for name, want in (("digits.yaml", linear), ("cifar10.yaml", linear), ("margin_digits.yaml", {"ce", "bce", "cosface", "arcface", "sphereface2"})):
+    for name, want in (
+        ("digits.yaml", linear),
+        ("cifar10.yaml", linear),
+        ("margin_digits.yaml", {"ce", "bce", "cosface", "arcface", "sphereface2"}),
+    ):
         assert set(load_sweep(ROOT / "sweeps/losses" / name).varied()["loss.name"]) == want, name
     noise = sorted((ROOT / "sweeps/noise").glob("*.yaml"))
     assert [f.name for f in noise] == ["cifar10.yaml", "digits.yaml"]

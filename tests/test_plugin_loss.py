@@ -64,7 +64,17 @@ def test_readme_loss_is_one_new_file_and_trains_in_a_sweep(project_with_new_loss
     sweep = tiny_sweep(tmp_path / "plugin.yaml", "plugin", grid={"loss.name": ["ce", loss_name]})
     env = clean_env(PYTHONPATH=str(copy))  # the copy, not the installed project: Ray's workers inherit it
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [sys.executable, "-m", "orchestrator.cli", "run", str(sweep), "--tracking-uri", uri, "--storage", str(tmp_path / "results")]
+    args = [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "run",
+        str(sweep),
+        "--tracking-uri",
+        uri,
+        "--storage",
+        str(tmp_path / "results"),
+    ]
     code, output = run_to_end(args, copy, env, tmp_path / "run.log")
     assert code == 0, output
     runs = Runs(uri, "test-plugin")
@@ -86,11 +96,28 @@ def test_readme_loss_is_listed_validated_and_typed(project_with_new_loss, tmp_pa
     env = clean_env(PYTHONPATH=str(copy))
 
     def ncsweep(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     listed = ncsweep("list", "losses")
     assert listed.returncode == 0 and f"  {loss_name}: " in listed.stdout and "margin=1.0" in listed.stdout
     bad = ncsweep("train", "--set", f"loss.name={loss_name}", "--set", "loss.margin=-1", "--set", "data.name=synthetic")
     assert bad.returncode == 2 and "--set: loss.margin: Input should be greater than 0" in bad.stderr
-    good = ncsweep("train", "--set", f"loss.name={loss_name}", "--set", "loss.margin=2", "--set", "data.name=synthetic", "--set", "train.epochs=3")
+    good = ncsweep(
+        "train",
+        "--set",
+        f"loss.name={loss_name}",
+        "--set",
+        "loss.margin=2",
+        "--set",
+        "data.name=synthetic",
+        "--set",
+        "train.epochs=3",
+    )
     assert good.returncode == 0 and good.stdout.strip().endswith("finished"), good.stdout + good.stderr

@@ -18,8 +18,18 @@ from test_plugin_loss import PACKAGES, changed_files
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = {
     # section, package folder, `ncsweep list` family, the trial that uses it (as --set pairs)
-    "model": ("## Add your own model", "trainers/models", "models", {"data.name": "digits", "model.bottleneck": "9", "train.epochs": "15"}),
-    "dataset": ("## Add your own dataset", "trainers/data", "datasets", {"model.name": "mlp", "model.width": "32", "train.epochs": "40"}),
+    "model": (
+        "## Add your own model",
+        "trainers/models",
+        "models",
+        {"data.name": "digits", "model.bottleneck": "9", "train.epochs": "15"},
+    ),
+    "dataset": (
+        "## Add your own dataset",
+        "trainers/data",
+        "datasets",
+        {"model.name": "mlp", "model.width": "32", "train.epochs": "40"},
+    ),
 }
 
 
@@ -44,12 +54,27 @@ def test_readme_plugin_is_one_new_file_listed_validated_and_trained(family, tmp_
     env = clean_env(PYTHONPATH=str(copy))  # the copy, not the installed project
 
     def ncsweep(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     listed = ncsweep("list", listing)
     assert listed.returncode == 0 and f"  {plugin}: " in listed.stdout, listed.stdout + listed.stderr
     sweep = tmp_path / "plugin.yaml"
-    sweep.write_text(yaml.safe_dump({"name": "plugin", "base": {"data": {"name": "digits"}, "model": {"name": "mlp"}}, "grid": {key: ["digits" if family == "dataset" else "mlp", plugin]}}))
+    sweep.write_text(
+        yaml.safe_dump(
+            {
+                "name": "plugin",
+                "base": {"data": {"name": "digits"}, "model": {"name": "mlp"}},
+                "grid": {key: ["digits" if family == "dataset" else "mlp", plugin]},
+            }
+        )
+    )
     checked = ncsweep("validate", str(sweep))
     assert checked.returncode == 0 and checked.stdout.startswith(f"{sweep}: 2 trials"), checked.stdout + checked.stderr
     sets = [arg for k, v in {key: plugin, **settings}.items() for arg in ("--set", f"{k}={v}")]
@@ -59,4 +84,6 @@ def test_readme_plugin_is_one_new_file_listed_validated_and_trained(family, tmp_
     assert acc >= 0.8, trained.stdout  # digits through a 9-unit bottleneck; iris with an MLP
     typed = "model.bottleneck" if family == "model" else "data.test_fraction"
     bad = ncsweep("train", *sets, "--set", f"{typed}=0")
-    assert bad.returncode == 2 and bad.stderr.startswith(f"error: --set: {typed}: Input should be greater than"), bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith(f"error: --set: {typed}: Input should be greater than"), (
+        bad.stderr
+    )

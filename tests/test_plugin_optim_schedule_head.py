@@ -21,7 +21,9 @@ SECTIONS = {"optimizer": "trainers/optim", "schedule": "trainers/schedules", "cl
 
 def example(section: str) -> tuple[str, str]:
     """(path, code) of the example in docs/extending.md's "Add your own <section>"."""
-    text = ROOT.joinpath("docs/extending.md").read_text().split(f"## Add your own {section}\n", 1)[1].split("\n## ", 1)[0]
+    text = (
+        ROOT.joinpath("docs/extending.md").read_text().split(f"## Add your own {section}\n", 1)[1].split("\n## ", 1)[0]
+    )
     path = re.search(r"`(trainers/\w+/\w+\.py)`", text).group(1)
     return path, re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
@@ -44,7 +46,14 @@ def names() -> dict[str, str]:
 
 def ncsweep(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = clean_env(PYTHONPATH=str(project))
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_each_example_is_one_new_file(project):
@@ -60,13 +69,33 @@ def test_the_examples_are_listed_with_their_keys(project):
 
 
 def test_a_key_of_another_variant_is_bad_input_naming_the_allowed_keys(project):
-    bad = ncsweep(project, "train", "--set", "data.name=synthetic", "--set", "schedule.name=exponential", "--set", "schedule.milestones=[2]")
+    bad = ncsweep(
+        project,
+        "train",
+        "--set",
+        "data.name=synthetic",
+        "--set",
+        "schedule.name=exponential",
+        "--set",
+        "schedule.milestones=[2]",
+    )
     assert bad.returncode == 2, bad.stderr
-    assert "schedule.milestones: unknown key for schedule 'exponential'; allowed keys: gamma, name, warmup_epochs" in bad.stderr
+    assert (
+        "schedule.milestones: unknown key for schedule 'exponential'; allowed keys: gamma, name, warmup_epochs"
+        in bad.stderr
+    )
 
 
 def test_a_trial_trains_with_all_three_and_records_only_their_keys(project):
-    sets = ["data.name=synthetic", "train.epochs=3", "optim.name=nesterov", "optim.lr=0.05", "schedule.name=exponential", "schedule.gamma=0.5", "classifier.name=tempered"]
+    sets = [
+        "data.name=synthetic",
+        "train.epochs=3",
+        "optim.name=nesterov",
+        "optim.lr=0.05",
+        "schedule.name=exponential",
+        "schedule.gamma=0.5",
+        "classifier.name=tempered",
+    ]
     args = [a for s in sets for a in ("--set", s)]
     good = ncsweep(project, "train", *args)
     assert good.returncode == 0 and good.stdout.strip().endswith("finished"), good.stdout + good.stderr
@@ -81,10 +110,23 @@ def test_a_trial_trains_with_all_three_and_records_only_their_keys(project):
         "c = TrialConfig.model_validate(tree)\n"
         "print(json.dumps({'flat': c.flat(), 'factors': [c.schedule.factor(e, 3) for e in range(3)]}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=project, env=clean_env(PYTHONPATH=str(project)), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        env=clean_env(PYTHONPATH=str(project)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     keys = {k for k in got["flat"] if k.split(".")[0] in ("optim", "schedule", "classifier")}
     assert {"optim.momentum", "schedule.gamma", "classifier.temperature"} <= keys
-    assert not keys & {"optim.betas", "optim.base_batch_size", "schedule.milestones", "schedule.min_lr", "schedule.warmup_epochs"}
+    assert not keys & {
+        "optim.betas",
+        "optim.base_batch_size",
+        "schedule.milestones",
+        "schedule.min_lr",
+        "schedule.warmup_epochs",
+    }
     assert got["factors"] == pytest.approx([1.0, 0.5, 0.25])

@@ -31,4 +31,6 @@ def test_lines_every_interval_off_a_terminal():
     time.sleep(0.3)
     progress.stop()
     lines = out.getvalue().splitlines()
-    assert len(lines) >= 2 and all(line.startswith("progress: 1 running, 0 pending; epochs 1/3; ETA 2s") for line in lines)
+    assert len(lines) >= 2 and all(
+        line.startswith("progress: 1 running, 0 pending; epochs 1/3; ETA 2s") for line in lines
+    )

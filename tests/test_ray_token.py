@@ -46,7 +46,10 @@ def test_a_readable_token_gets_one_warning_and_is_left_as_it_is(home):
     path.chmod(0o644)
     said = []
     assert ensure_local_token(said.append) == path
-    assert said == [f"warning: {path}: the Ray authentication token can be read by other users of this machine (mode 644); run: chmod 600 {path}"]
+    assert said == [
+        f"warning: {path}: the Ray authentication token can be read by other users of this machine (mode 644); "
+        f"run: chmod 600 {path}"
+    ]
     assert mode(path) == 0o644 and path.read_text() == "abc123"
 
 
@@ -70,7 +73,17 @@ def test_the_console_script_leaves_a_private_token_in_an_empty_home(tmp_path):
     sweep = tiny_sweep(tmp_path / "token.yaml", "token", grid={"loss.name": ["ce"]})
     env = {k: v for k, v in clean_env(HOME=str(home)).items() if not k.startswith("RAY_AUTH")}
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [sys.executable, "-m", "orchestrator.cli", "run", str(sweep), "--tracking-uri", uri, "--storage", str(tmp_path / "results")]
+    args = [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "run",
+        str(sweep),
+        "--tracking-uri",
+        uri,
+        "--storage",
+        str(tmp_path / "results"),
+    ]
     code, output = run_to_end(args, tmp_path, env, tmp_path / "run.log")
     assert code == 0, output[-3000:]
     token = home / ".ray" / "auth_token"

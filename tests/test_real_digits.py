@@ -18,15 +18,17 @@ def real_mnist(tmp_path_factory):
 
 @pytest.mark.parametrize("loss", ["ce", "bce"])
 def test_cnn_fits_real_digits_and_bce_biases_sit_between_the_scores(real_mnist, loss):
-    config = TrialConfig.model_validate({
-        "data": {"name": "mnist", "root": str(real_mnist)},
-        "model": {"name": "cnn", "channels": 16, "width": 64},
-        "loss": {"name": loss},
-        "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
-        "schedule": {"name": "cosine"},
-        "train": {"epochs": 6, "batch_size": 64},
-        "metrics": {"every": 6},
-    })  # fmt: skip
+    config = TrialConfig.model_validate(
+        {
+            "data": {"name": "mnist", "root": str(real_mnist)},
+            "model": {"name": "cnn", "channels": 16, "width": 64},
+            "loss": {"name": loss},
+            "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+            "schedule": {"name": "cosine"},
+            "train": {"epochs": 6, "batch_size": 64},
+            "metrics": {"every": 6},
+        }
+    )
     final: dict = {}
     assert run_trial(config, lambda epoch, metrics: final.update(metrics)) == FINISHED
     assert final["train/acc"] >= 0.97 and final["test/acc"] >= 0.9, final

@@ -24,11 +24,19 @@ def test_tracking_server_down_at_start_exits_2_before_any_trial(tmp_path):
     path = slow_sweep(tmp_path / "down.yaml", "down")
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = subprocess.run(
-        [str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", url], cwd=tmp_path,
-        env=clean_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [str(BIN / "ncsweep"), "run", str(path), "--tracking-uri", url],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: --tracking-uri {url}: the MLflow tracking server is not reachable")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: --tracking-uri {url}: the MLflow tracking server is not reachable")
+    )
     assert "No trial was started" in result.stderr and "Running" not in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["down.yaml"]  # no results folder, no store
 
@@ -59,14 +67,21 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
             status = run.data.tags.get("ncsweep.status")
             return "running" if status == "finished" and run.info.status == "RUNNING" else status
 
-        before = runs.wait(one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log)
+        before = runs.wait(
+            one_finished_one_checkpointed, 240, "a finished trial and a checkpointed running one", driver, log
+        )
         driver.send_signal(signal.SIGKILL)  # the driver only: no chance to clean up
     finally:
         stop_tree(driver)  # then the Ray processes it had started
     # Not a terminal: progress lines with the ETA, and none of Ray Tune's own console output.
     output = log.read_text()
     assert re.search(r"progress: .*\d+ running.*; epochs \d+/\d+; ETA \d+", output), output[-3000:]
-    for noise in ("Configuration for experiment", "To visualize your results with TensorBoard", "Trial status", "Creating initial MLflow database"):
+    for noise in (
+        "Configuration for experiment",
+        "To visualize your results with TensorBoard",
+        "Trial status",
+        "Creating initial MLflow database",
+    ):
         assert noise not in output, noise
     # A trial with 2 logged epochs reported its epoch-1 checkpoint over a second ago, so Tune's
     # last state snapshot knows it; such a trial must not start over.
@@ -104,7 +119,10 @@ def test_driver_killed_mid_sweep_then_resume_finishes_every_trial_once(tmp_path)
     analyzed = pq.read_table(out / "trials.parquet").to_pandas()
     assert len(analyzed) == 4 and set(analyzed["status"]) == {"finished"}
     parent_id = analyzed["parent_run_id"].iloc[0]
-    assert main(["analyze", "--experiment", "test-crash", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri]) == 0
+    assert (
+        main(["analyze", "--experiment", "test-crash", "--parent", parent_id, "--out", str(out), "--tracking-uri", uri])
+        == 0
+    )
     assert main(["analyze", "--experiment", "no-such", "--out", str(out), "--tracking-uri", uri]) == 2
 
 
@@ -118,7 +136,13 @@ def test_sigint_stops_cleanly_then_resume_finishes(tmp_path):
     driver = start([str(BIN / "ncsweep"), "run", str(path)], tmp_path, env, log)
     runs = Runs(uri, "test-stop")
     try:
-        runs.wait(lambda children: [r for r in children if len(runs.epochs(r)) >= 2] or None, 240, "a trial with 2 epochs", driver, log)
+        runs.wait(
+            lambda children: [r for r in children if len(runs.epochs(r)) >= 2] or None,
+            240,
+            "a trial with 2 epochs",
+            driver,
+            log,
+        )
         driver.send_signal(signal.SIGINT)
         code = driver.wait(timeout=180)
     finally:

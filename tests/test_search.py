@@ -29,11 +29,22 @@ SPACE = {"optim.lr": {"loguniform": [1.0e-3, 1.0e-1]}, "train.batch_size": {"cho
 
 def search_sweep(path, name="search", search=None, **overrides):
     base = {
-        "data": {"name": "synthetic", "num_classes": 4, "dim": 8, "train_per_class": 30, "test_per_class": 10, "val_fraction": 0.25},
+        "data": {
+            "name": "synthetic",
+            "num_classes": 4,
+            "dim": 8,
+            "train_per_class": 30,
+            "test_per_class": 10,
+            "val_fraction": 0.25,
+        },
         "model": {"name": "mlp", "width": 16, "depth": 1},
         "train": {"epochs": 4, "batch_size": 32},
     }
-    spec = {"search": {"num_samples": 3, "metric": "val/acc", "space": SPACE, **(search or {})}, "base": base, **overrides}
+    spec = {
+        "search": {"num_samples": 3, "metric": "val/acc", "space": SPACE, **(search or {})},
+        "base": base,
+        **overrides,
+    }
     return tiny_sweep(path, name, **spec)
 
 
@@ -41,7 +52,9 @@ def search_sweep(path, name="search", search=None, **overrides):
 
 
 def test_a_search_composes_with_grid_and_seeds_and_validate_prints_count_and_space(tmp_path, capsys):
-    path = search_sweep(tmp_path / "s.yaml", seeds=[0, 1], scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2})
+    path = search_sweep(
+        tmp_path / "s.yaml", seeds=[0, 1], scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2}
+    )
     sweep = load_sweep(path)
     assert sweep.total == 2 * 3 * 2  # 2 losses x 3 samples x 2 seeds
     assert main(["validate", str(path)]) == 0
@@ -55,15 +68,34 @@ def test_a_search_composes_with_grid_and_seeds_and_validate_prints_count_and_spa
     "change, expected",
     [
         ({"search": {"metric": "test/acc"}}, "search.metric: 'test/acc' selects on the test split"),
-        ({"search": {"metric": "val/accuracy"}}, "search.metric: 'val/accuracy' is not a logged metric; allowed: <split>/<metric> with split train, val, test"),
-        ({"search": {"space": {"optim.lr": {"normal": [0, 1]}}}}, "search.space.optim.lr.normal: unknown key; allowed keys: choice, loguniform, quniform, randint, uniform"),
-        ({"search": {"space": {"optim.lr": {"uniform": [0.1, 0.01]}}}}, "uniform: expected [low, high] with low < high"),
+        (
+            {"search": {"metric": "val/accuracy"}},
+            "search.metric: 'val/accuracy' is not a logged metric; allowed: <split>/<metric> with split train, "
+            "val, test",
+        ),
+        (
+            {"search": {"space": {"optim.lr": {"normal": [0, 1]}}}},
+            "search.space.optim.lr.normal: unknown key; allowed keys: choice, loguniform, quniform, randint, uniform",
+        ),
+        (
+            {"search": {"space": {"optim.lr": {"uniform": [0.1, 0.01]}}}},
+            "uniform: expected [low, high] with low < high",
+        ),
         ({"search": {"space": {"optim.lr": {"loguniform": [0, 0.1]}}}}, "loguniform: the low end must be above 0"),
-        ({"search": {"space": {"optim.lr": {"uniform": [0.1, 0.2], "choice": [1]}}}}, "expected exactly one distribution"),
-        ({"search": {"space": {"train.batch_size": {"choice": [32, 0]}}}}, "search.space.train.batch_size (value 0), at train.batch_size: Input should be greater than or equal to 1"),
+        (
+            {"search": {"space": {"optim.lr": {"uniform": [0.1, 0.2], "choice": [1]}}}},
+            "expected exactly one distribution",
+        ),
+        (
+            {"search": {"space": {"train.batch_size": {"choice": [32, 0]}}}},
+            "search.space.train.batch_size (value 0), at train.batch_size: Input should be greater than or equal to 1",
+        ),
         ({"search": {"space": {"loss.name": {"choice": ["ce"]}}}}, "search.space.loss.name: set by the grid too"),
         ({"search": {"space": {"seed": {"randint": [0, 9]}}}}, "search.space.seed: the seeds come from seeds:"),
-        ({"scheduler": {"name": "asha", "grace_period": 5}}, "scheduler.grace_period: 5 epochs, more than a trial's train.epochs (4)"),
+        (
+            {"scheduler": {"name": "asha", "grace_period": 5}},
+            "scheduler.grace_period: 5 epochs, more than a trial's train.epochs (4)",
+        ),
         ({"search": {"algorithm": "bayes"}}, "search.algorithm: Input should be 'random' or 'optuna'"),
     ],
 )
@@ -109,7 +141,9 @@ def test_the_validation_split_is_stratified_seeded_and_disjoint():
 def test_the_val_split_is_carved_before_the_noise_and_keeps_clean_labels():
     data = {"name": "synthetic", "num_classes": 4, "dim": 8, "train_per_class": 40, "test_per_class": 10}
     plain = TrialConfig.model_validate({"data": data}).data.prepared()
-    noisy = TrialConfig.model_validate({"data": {**data, "val_fraction": 0.25, "label_noise": {"kind": "symmetric", "rate": 0.5}}}).data.prepared()
+    noisy = TrialConfig.model_validate(
+        {"data": {**data, "val_fraction": 0.25, "label_noise": {"kind": "symmetric", "rate": 0.5}}}
+    ).data.prepared()
     assert noisy.x_val.shape[0] == 40 and noisy.train_size == 120 and noisy.x_test.shape == plain.x_test.shape
     # every validation sample is a training sample of the plain data, with its true label
     rows = {tuple(x.tolist()): int(y) for x, y in zip(plain.x_train, plain.y_train)}
@@ -123,7 +157,14 @@ def test_val_metrics_peak_memory_and_images_per_second_are_logged_each_epoch():
 
     config = TrialConfig.model_validate(
         {
-            "data": {"name": "synthetic", "num_classes": 4, "dim": 8, "train_per_class": 30, "test_per_class": 10, "val_fraction": 0.2},
+            "data": {
+                "name": "synthetic",
+                "num_classes": 4,
+                "dim": 8,
+                "train_per_class": 30,
+                "test_per_class": 10,
+                "val_fraction": 0.2,
+            },
             "model": {"name": "mlp", "width": 16, "depth": 1},
             "train": {"epochs": 2},
         }
@@ -143,20 +184,24 @@ def test_val_metrics_peak_memory_and_images_per_second_are_logged_each_epoch():
 
 def test_each_points_best_is_the_best_mean_over_seeds_of_its_finished_trials():
     samples = {
-        "ce-a-s0": Sample("ce", {"optim.lr": 0.1}, 0), "ce-a-s1": Sample("ce", {"optim.lr": 0.1}, 1),
-        "ce-b-s0": Sample("ce", {"optim.lr": 0.01}, 0), "ce-b-s1": Sample("ce", {"optim.lr": 0.01}, 1),
+        "ce-a-s0": Sample("ce", {"optim.lr": 0.1}, 0),
+        "ce-a-s1": Sample("ce", {"optim.lr": 0.1}, 1),
+        "ce-b-s0": Sample("ce", {"optim.lr": 0.01}, 0),
+        "ce-b-s1": Sample("ce", {"optim.lr": 0.01}, 1),
         "ce-c-s0": Sample("ce", {"optim.lr": 0.5}, 0),
         "bce-a-s0": Sample("bce", {"optim.lr": 0.1}, 0),
-    }  # fmt: skip
+    }
     trials = pd.DataFrame(
         [
-            ("ce-a-s0", "finished", 0.90), ("ce-a-s1", "finished", 0.70),  # mean 0.80
-            ("ce-b-s0", "finished", 0.85), ("ce-b-s1", "finished", 0.81),  # mean 0.83: best
+            ("ce-a-s0", "finished", 0.90),
+            ("ce-a-s1", "finished", 0.70),  # mean 0.80
+            ("ce-b-s0", "finished", 0.85),
+            ("ce-b-s1", "finished", 0.81),  # mean 0.83: best
             ("ce-c-s0", "stopped", 0.99),  # stopped early: not a candidate
             ("bce-a-s0", "finished", 0.5),
         ],
         columns=["run_name", "status", "final/val/acc"],
-    )  # fmt: skip
+    )
     chosen = best_per_point(samples, trials, "val/acc", "max")
     assert chosen["ce"] == {"sampled": {"optim.lr": 0.01}, "mean": pytest.approx(0.83), "seeds": 2}
     assert chosen["bce"]["sampled"] == {"optim.lr": 0.1}
@@ -166,7 +211,10 @@ def test_each_points_best_is_the_best_mean_over_seeds_of_its_finished_trials():
 def test_best_yaml_is_a_sweep_of_the_chosen_values_with_the_final_seeds(tmp_path):
     path = search_sweep(tmp_path / "s.yaml", final_seeds=[3, 4], scheduler={"name": "asha"})
     sweep = load_sweep(path)
-    chosen = {"ce": {"sampled": {"optim.lr": 0.02, "train.batch_size": 16}, "mean": 0.9, "seeds": 1}, "bce": {"sampled": {"optim.lr": 0.05, "train.batch_size": 32}, "mean": 0.8, "seeds": 1}}
+    chosen = {
+        "ce": {"sampled": {"optim.lr": 0.02, "train.batch_size": 16}, "mean": 0.9, "seeds": 1},
+        "bce": {"sampled": {"optim.lr": 0.05, "train.batch_size": 32}, "mean": 0.8, "seeds": 1},
+    }
     best = tmp_path / "best.yaml"
     best.write_text(best_sweep_text(sweep, chosen, best))
     raw = yaml.safe_load(best.read_text())
@@ -174,7 +222,11 @@ def test_best_yaml_is_a_sweep_of_the_chosen_values_with_the_final_seeds(tmp_path
     again = load_sweep(best)
     assert sorted(t.name for t in again.trials) == ["bce-s3", "bce-s4", "ce-s3", "ce-s4"]
     by_name = {t.name: t.config for t in again.trials}
-    assert by_name["ce-s4"].optim.lr == 0.02 and by_name["ce-s4"].train.batch_size == 16 and by_name["bce-s3"].optim.lr == 0.05
+    assert (
+        by_name["ce-s4"].optim.lr == 0.02
+        and by_name["ce-s4"].train.batch_size == 16
+        and by_name["bce-s3"].optim.lr == 0.05
+    )
     assert by_name["ce-s3"].data.val_fraction == 0.25  # the same training split as the search's
     assert "#   ce: 0.9000 over 1 seeds" in best.read_text()
 
@@ -185,7 +237,16 @@ def test_losses_tuned_apart_are_compared_with_each_other_each_at_its_own_values(
     rows = []
     for loss, lr in (("ce", 0.01), ("bce", 0.05)):
         for seed in range(3):
-            rows.append({"run_name": f"{loss}-s{seed}", "status": "finished", "loss.name": loss, "optim.lr": lr, "seed": seed, "final/test/acc": 0.9 + 0.01 * seed + (0.02 if loss == "bce" else 0)})
+            rows.append(
+                {
+                    "run_name": f"{loss}-s{seed}",
+                    "status": "finished",
+                    "loss.name": loss,
+                    "optim.lr": lr,
+                    "seed": seed,
+                    "final/test/acc": 0.9 + 0.01 * seed + (0.02 if loss == "bce" else 0),
+                }
+            )
     table = comparisons(pd.DataFrame(rows))
     acc = table[(table["metric"] == "test/acc") & (table["loss"] == "bce")].iloc[0]
     assert acc["n"] == 3 and acc["mean_diff"] == pytest.approx(0.02) and "optim.lr" not in table
@@ -195,14 +256,16 @@ def test_losses_tuned_apart_are_compared_with_each_other_each_at_its_own_values(
 
 
 BENCH = {
-    "command": "ncsweep bench", "device": "a test GPU", "train_size": 1000,
+    "command": "ncsweep bench",
+    "device": "a test GPU",
+    "train_size": 1000,
     "config": {"data": {"name": "synthetic"}, "model": {"name": "mlp"}, "train": {"batch_size": 32}},
     "rows": [
         {"row": "ncsweep, bf16", "images_per_s": 100.0, "ratio": 1.0, "note": "the trial's setting"},
         {"row": "metrics pass, share of an epoch at metrics.every 1", "images_per_s": None, "ratio": 0.2, "note": ""},
         {"row": "pack 2 (aggregate)", "images_per_s": 160.0, "ratio": 1.6, "note": ""},
     ],
-}  # fmt: skip
+}
 
 
 def test_the_estimate_scales_the_bench_by_epochs_metrics_passes_and_packing(tmp_path):
@@ -216,7 +279,11 @@ def test_the_estimate_scales_the_bench_by_epochs_metrics_passes_and_packing(tmp_
     packed = load_sweep(tiny_sweep(tmp_path / "p.yaml", "packed", resources={"cpu": 1, "gpu": 0.5}))
     cost = estimate(packed, {"cpus": 64, "gpus": 1}, BENCH)
     slower = epochs * 1000 / 80 + math.ceil(epochs / every) * 2.5 * 100 / 80  # 80 images/s per copy of pack 2
-    assert cost.at_once == 2 and cost.wall_s == pytest.approx(slower) and cost.gpu_hours == pytest.approx(2 * slower * 0.5 / 3600)
+    assert (
+        cost.at_once == 2
+        and cost.wall_s == pytest.approx(slower)
+        and cost.gpu_hours == pytest.approx(2 * slower * 0.5 / 3600)
+    )
     assert bill(pd.DataFrame({"wall_time_s": [1800.0, 5400.0]}), 0.5) == {"trial_hours": 2.0, "gpu_hours": 1.0}
 
 
@@ -226,8 +293,25 @@ def test_validate_estimates_wall_time_and_gpu_hours_from_a_bench_file(tmp_path, 
     bench.write_text(json.dumps(BENCH))
     assert main(["validate", str(path), "--no-data-check", "--cluster", "gpus=8,cpus=64", "--bench", str(bench)]) == 0
     out = capsys.readouterr().out
-    assert "estimate: " in out and "GPU hours" in out and "from ncsweep bench on a test GPU: ncsweep, bf16 (100 images/s)" in out
-    assert main(["validate", str(path), "--no-data-check", "--cluster", "gpus=8,cpus=64", "--bench", str(tmp_path / "none.json")]) == 2
+    assert (
+        "estimate: " in out
+        and "GPU hours" in out
+        and "from ncsweep bench on a test GPU: ncsweep, bf16 (100 images/s)" in out
+    )
+    assert (
+        main(
+            [
+                "validate",
+                str(path),
+                "--no-data-check",
+                "--cluster",
+                "gpus=8,cpus=64",
+                "--bench",
+                str(tmp_path / "none.json"),
+            ]
+        )
+        == 2
+    )
     assert "--bench" in capsys.readouterr().err
     bench.write_text("{}")
     assert main(["validate", str(path), "--no-data-check", "--cluster", "gpus=8,cpus=64", "--bench", str(bench)]) == 2
@@ -274,9 +358,20 @@ def test_a_repeated_draw_is_a_trial_of_its_own_and_each_draws_seeds_share_a_grou
     progress = SweepProgress({f"ce#{i}": 4 for i in range(6)})
     samples: dict = {}
     names = SampleNames(point, [0, 1], progress, samples)
-    draws = [{"optim.lr": 0.01, "train.batch_size": 16}, {"optim.lr": 0.01, "train.batch_size": 16}, {"optim.lr": 0.02, "train.batch_size": 32}]
+    draws = [
+        {"optim.lr": 0.01, "train.batch_size": 16},
+        {"optim.lr": 0.01, "train.batch_size": 16},
+        {"optim.lr": 0.02, "train.batch_size": 32},
+    ]
     made = [names(SimpleNamespace(config={"space": draw, "seed_index": index})) for draw in draws for index in (0, 1)]
-    assert [t.name for t in made] == ["ce-lr0.01-bs16-s0", "ce-lr0.01-bs16-s1", "ce-lr0.01-bs16-n1-s0", "ce-lr0.01-bs16-n1-s1", "ce-lr0.02-bs32-s0", "ce-lr0.02-bs32-s1"]
+    assert [t.name for t in made] == [
+        "ce-lr0.01-bs16-s0",
+        "ce-lr0.01-bs16-s1",
+        "ce-lr0.01-bs16-n1-s0",
+        "ce-lr0.01-bs16-n1-s1",
+        "ce-lr0.02-bs32-s0",
+        "ce-lr0.02-bs32-s1",
+    ]
     assert [t.group for t in made[::2]] == ["ce-lr0.01-bs16", "ce-lr0.01-bs16-n1", "ce-lr0.02-bs32"]
     assert made[5].config.optim.lr == 0.02 and made[5].config.train.batch_size == 32 and made[5].config.seed == 1
     assert sorted(progress.epochs) == sorted(t.name for t in made) and len(samples) == 6

@@ -16,7 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize(
     "path, count",
-    [("sweeps/digits/bias_init.yaml", 36), ("sweeps/digits/bias_decay.yaml", 24), ("sweeps/digits/batch_size.yaml", 28), ("sweeps/digits/claims.yaml", 275), ("sweeps/quickstart.yaml", 6)],
+    [
+        ("sweeps/digits/bias_init.yaml", 36),
+        ("sweeps/digits/bias_decay.yaml", 24),
+        ("sweeps/digits/batch_size.yaml", 28),
+        ("sweeps/digits/claims.yaml", 275),
+        ("sweeps/quickstart.yaml", 6),
+    ],
 )
 def test_shipped_sweeps_validate_with_their_trial_counts(path, count, capsys):
     assert main(["validate", str(ROOT / path)]) == 0
@@ -39,7 +45,15 @@ def test_grid_times_cases_times_seeds(tmp_path):
     assert all(c.optim.lr == 0.001 for c in adamw)
     assert all(c.data.name == "synthetic" for c in adamw)  # base survives
     # Each optimizer's own keys vary too: present in its trials, absent (None) in the others'.
-    assert set(sweep.varied()) == {"loss.name", "classifier.bias_init_mean", "optim.name", "optim.lr", "optim.momentum", "optim.betas", "seed"}
+    assert set(sweep.varied()) == {
+        "loss.name",
+        "classifier.bias_init_mean",
+        "optim.name",
+        "optim.lr",
+        "optim.momentum",
+        "optim.betas",
+        "seed",
+    }
 
 
 def test_no_grid_is_one_trial_per_seed(tmp_path):
@@ -56,7 +70,14 @@ def test_a_key_in_both_grid_and_cases_is_rejected(tmp_path):
 
 
 # The keys no quickstart trial uses: another optimizer's, the cosine schedule's, a warmup, DA1's and DA2's.
-NOT_THE_QUICKSTARTS = ("optim.betas", "optim.base_batch_size", "schedule.warmup_epochs", "schedule.min_lr", "train.crop_padding", "train.rotate")
+NOT_THE_QUICKSTARTS = (
+    "optim.betas",
+    "optim.base_batch_size",
+    "schedule.warmup_epochs",
+    "schedule.min_lr",
+    "train.crop_padding",
+    "train.rotate",
+)
 
 
 def test_the_quickstart_trials_record_only_the_keys_that_apply_to_them():
@@ -71,11 +92,18 @@ def test_a_variant_records_its_own_keys_and_refuses_anothers(tmp_path, capsys):
     base = yaml.safe_load(tiny_sweep(tmp_path / "tiny.yaml").read_text())["base"]
     cosine = tiny_sweep(tmp_path / "cosine.yaml", base={**base, "schedule": {"name": "cosine", "milestones": [2]}})
     assert main(["validate", str(cosine), "--no-data-check"]) == 2
-    assert "schedule.milestones: unknown key for schedule 'cosine'; allowed keys: min_lr, name, warmup_epochs" in capsys.readouterr().err
+    assert (
+        "schedule.milestones: unknown key for schedule 'cosine'; allowed keys: min_lr, name, warmup_epochs"
+        in capsys.readouterr().err
+    )
     crop = tiny_sweep(tmp_path / "crop.yaml", base={**base, "train": {"epochs": 2, "crop_padding": 2}})
     assert main(["validate", str(crop), "--no-data-check"]) == 2
     assert "train.crop_padding: a key of train.augment 'da1', 'da1+da2', not of 'none'" in capsys.readouterr().err
-    adamw = TrialConfig.model_validate({"optim": {"name": "adamw"}, "schedule": {"name": "cosine", "warmup_epochs": 2}}).flat()
+    adamw = TrialConfig.model_validate(
+        {"optim": {"name": "adamw"}, "schedule": {"name": "cosine", "warmup_epochs": 2}}
+    ).flat()
     assert "optim.betas" in adamw and "optim.momentum" not in adamw and adamw["schedule.warmup_epochs"] == 2
-    da2 = TrialConfig.model_validate({"data": {"name": "cifar10"}, "model": {"name": "resnet18"}, "train": {"augment": "da1+da2"}}).flat()
+    da2 = TrialConfig.model_validate(
+        {"data": {"name": "cifar10"}, "model": {"name": "resnet18"}, "train": {"augment": "da1+da2"}}
+    ).flat()
     assert da2["train.crop_padding"] == 4 and da2["mixup.prob"] == 0.8

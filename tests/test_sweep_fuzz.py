@@ -66,7 +66,9 @@ def mutated_files(draw) -> bytes:
     return yaml.safe_dump(tree, allow_unicode=True).encode()
 
 
-@settings(max_examples=300, derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(mutated_files())
 def test_validate_answers_every_mutated_sweep_with_exit_0_or_one_line_per_problem(content):
     with tempfile.TemporaryDirectory() as scratch:
@@ -80,5 +82,7 @@ def test_validate_answers_every_mutated_sweep_with_exit_0_or_one_line_per_proble
         assert lines == [] and out.getvalue().startswith(f"{path}: ")
     else:
         assert code == 2 and lines, (code, out.getvalue(), err.getvalue())
-        assert lines[0].startswith(f"error: {path}: ") and all(line.startswith((f"error: {path}: ", f"{path}: ")) for line in lines), lines
+        assert lines[0].startswith(f"error: {path}: ") and all(
+            line.startswith((f"error: {path}: ", f"{path}: ")) for line in lines
+        ), lines
         assert "Traceback" not in err.getvalue()

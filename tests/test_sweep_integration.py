@@ -15,7 +15,9 @@ from orchestrator.cli.parser import main
 pytestmark = pytest.mark.integration
 
 
-def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray_local, mlflow_server, tmp_path, capsys):
+def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(
+    ray_local, mlflow_server, tmp_path, capsys
+):
     # 2 losses x 2 cases; the lr=1e6 case diverges and must not stop the others.
     path = tiny_sweep(
         tmp_path / "sweep.yaml",
@@ -27,11 +29,15 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     out = capsys.readouterr().out
     assert code == 1  # a trial diverged
     assert "[4/4]" in out and "Parquet:" in out
-    assert "View run" not in out and "View experiment" not in out  # MLflow's own link lines, twice per trial, only with --verbose
+    assert (
+        "View run" not in out and "View experiment" not in out
+    )  # MLflow's own link lines, twice per trial, only with --verbose
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name("test-server")
-    parents = client.search_runs([experiment.experiment_id], f"tags.`{SWEEP_TAG}` = 'server' and tags.`{SHA_TAG}` LIKE '%'")
+    parents = client.search_runs(
+        [experiment.experiment_id], f"tags.`{SWEEP_TAG}` = 'server' and tags.`{SHA_TAG}` LIKE '%'"
+    )
     parents = [r for r in parents if PARENT_TAG not in r.data.tags]
     assert len(parents) == 1
     parent = parents[0]
@@ -49,20 +55,32 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(ray
     # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
     from analysis.store.read import tables
 
-    fast, slow = tables(client, "test-server", parent.info.run_id), tables(client, "test-server", parent.info.run_id, use_artifacts=False)
+    fast, slow = (
+        tables(client, "test-server", parent.info.run_id),
+        tables(client, "test-server", parent.info.run_id, use_artifacts=False),
+    )
     for new, old in zip(fast, slow):
         pd.testing.assert_frame_equal(new.sort_index(axis=1), old.sort_index(axis=1))
     assert len(fast[1]) == 4 * 3
     summary = parent.data.metrics
-    assert summary["sweep/trials_finished"] == 2 and summary["sweep/trials_diverged"] == 2 and summary["sweep/wall_s"] > 0
+    assert (
+        summary["sweep/trials_finished"] == 2 and summary["sweep/trials_diverged"] == 2 and summary["sweep/wall_s"] > 0
+    )
     # what it cost: the trials' wall times summed, and x resources.gpu (0 here)
-    assert 0 < summary["sweep/trial_hours"] < summary["sweep/wall_s"] * 4 / 3600 + 1e-9 and summary["sweep/gpu_hours"] == 0
+    assert (
+        0 < summary["sweep/trial_hours"] < summary["sweep/wall_s"] * 4 / 3600 + 1e-9 and summary["sweep/gpu_hours"] == 0
+    )
     assert 0 <= summary["sweep/best_test_acc"] <= 1 and parent.data.tags["ncsweep.best_trial"].endswith("lr0.05-s0")
 
     children = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
     by_name = {r.info.run_name: r for r in children}
     assert sorted(by_name) == sorted(["bce-lr1000000-s0", "bce-lr0.05-s0", "ce-lr1000000-s0", "ce-lr0.05-s0"])
-    assert {r.data.tags["ncsweep.group"] for r in children} == {"bce-lr1000000", "bce-lr0.05", "ce-lr1000000", "ce-lr0.05"}  # the name without the seed
+    assert {r.data.tags["ncsweep.group"] for r in children} == {
+        "bce-lr1000000",
+        "bce-lr0.05",
+        "ce-lr1000000",
+        "ce-lr0.05",
+    }  # the name without the seed
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens the runs table
     for name, run in by_name.items():
         diverged = "1000000" in name

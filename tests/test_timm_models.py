@@ -32,10 +32,14 @@ def test_timm_backbone_ends_in_the_paper_head():
 
 def test_vit_trial_on_cifar_files_reports_every_metric(tmp_path):
     write_cifar10(tmp_path, train_per_class=4, test_per_class=2)
-    config = TrialConfig.model_validate({
-        "data": {"name": "cifar10", "root": str(tmp_path)}, "model": VIT,
-        "optim": {"name": "adamw", "lr": 1e-3}, "train": {"epochs": 2, "batch_size": 16, "augment": "da1"},
-    })  # fmt: skip
+    config = TrialConfig.model_validate(
+        {
+            "data": {"name": "cifar10", "root": str(tmp_path)},
+            "model": VIT,
+            "optim": {"name": "adamw", "lr": 1e-3},
+            "train": {"epochs": 2, "batch_size": 16, "augment": "da1"},
+        }
+    )
     reports: dict = {}
     assert run_trial(config, lambda epoch, metrics: reports.__setitem__(epoch, metrics)) == FINISHED
     for split in ("train", "test"):
@@ -48,10 +52,27 @@ def test_train_command_with_a_timm_model(tmp_path):
     """The issue's acceptance command, through the console script."""
     write_cifar10(tmp_path, train_per_class=2, test_per_class=1)
     result = subprocess.run(
-        [str(BIN / "ncsweep"), "train", "--set", "model.name=timm:vit_tiny_patch16_224", "--set", "model.kwargs={img_size: 32, patch_size: 4}",
-         "--set", "data.name=cifar10", "--set", f"data.root={tmp_path}", "--set", "train.epochs=1", "--set", "train.batch_size=10"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            str(BIN / "ncsweep"),
+            "train",
+            "--set",
+            "model.name=timm:vit_tiny_patch16_224",
+            "--set",
+            "model.kwargs={img_size: 32, patch_size: 4}",
+            "--set",
+            "data.name=cifar10",
+            "--set",
+            f"data.root={tmp_path}",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.batch_size=10",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "finished" and "test/uniform_acc" in result.stdout
 
@@ -63,7 +84,9 @@ def test_unknown_timm_model_and_uncached_weights_are_clear_errors(tmp_path, monk
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(WeightsUnavailable, match="timm has no model 'no_such_net'"):
         MODELS.make(name="timm:no_such_net").ensure_available()
-    with pytest.raises(WeightsUnavailable, match=f"Hugging Face hub cache {tmp_path / 'hf'}.*torch hub cache {tmp_path / 'torch'}"):
+    with pytest.raises(
+        WeightsUnavailable, match=f"Hugging Face hub cache {tmp_path / 'hf'}.*torch hub cache {tmp_path / 'torch'}"
+    ):
         build_model(MODELS.make(name="timm:resnet18", pretrained=True), CLASSIFIERS.make(), (3, 32, 32), 10)
 
 

@@ -82,7 +82,9 @@ def test_metrics_every_n_epochs_and_always_at_the_last():
 
 
 def _equal_but_time(a, b):
-    strip = lambda r: {e: nan_equal({k: v for k, v in m.items() if not k.startswith("time/")}) for e, m in r.items()}  # noqa: E731
+    def strip(r):
+        return {e: nan_equal({k: v for k, v in m.items() if not k.startswith("time/")}) for e, m in r.items()}
+
     return strip(a) == strip(b)
 
 
@@ -130,7 +132,9 @@ def test_regularized_objective_matches_the_formula():
     model = build_model(cfg.model, cfg.classifier, (5,), 3)
     h = torch.randn(4, 8)
     data_loss = torch.tensor(1.5)
-    expected = 1.5 + 0.05 * model.head.weight.square().sum() + 0.1 * model.head.bias.square().sum() + 0.15 * h.square().sum()
+    expected = (
+        1.5 + 0.05 * model.head.weight.square().sum() + 0.1 * model.head.bias.square().sum() + 0.15 * h.square().sum()
+    )
     assert regularized_objective(cfg, model, h, data_loss).item() == pytest.approx(expected.item())
 
 

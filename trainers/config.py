@@ -114,7 +114,9 @@ class TrialConfig(Section):
             return data
         data = dict(data)
         train = data.get("train", {})
-        train = train.model_dump() if isinstance(train, BaseModel) else dict(train) if isinstance(train, dict) else train
+        train = (
+            train.model_dump() if isinstance(train, BaseModel) else dict(train) if isinstance(train, dict) else train
+        )
         if not isinstance(train, dict):
             return data
         augmentation = AUGMENTATIONS.get(train.get("augment", "none"))
@@ -127,7 +129,10 @@ class TrialConfig(Section):
             present = holder.get(name) is not None
             if present and key not in augmentation.keys:
                 own = ", ".join(augmentation.keys) or "none"
-                raise ValueError(f"{key}: a key of train.augment {', '.join(repr(a) for a in owned_keys()[key])}, not of {augmentation.name!r} (its keys: {own})")
+                raise ValueError(
+                    f"{key}: a key of train.augment {', '.join(repr(a) for a in owned_keys()[key])}, not of "
+                    f"{augmentation.name!r} (its keys: {own})"
+                )
             if not present and key in augmentation.keys:
                 holder[name] = augmentation.keys[key]
         data["train"] = train
@@ -138,16 +143,27 @@ class TrialConfig(Section):
         vectors = not self.data.images
         if vectors and not self.model.vectors:
             takes = ", ".join(n for cls in MODELS.variants() if cls.vectors for n in cls.names())
-            raise ValueError(f"model.name {self.model.name!r} needs image data; data.name {self.data.name!r} is vectors (use {takes})")
+            raise ValueError(
+                f"model.name {self.model.name!r} needs image data; data.name {self.data.name!r} is vectors (use "
+                f"{takes})"
+            )
         if self.augmentation.images_only and vectors:
-            raise ValueError(f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is vectors (use 'none')")
+            raise ValueError(
+                f"train.augment {self.train.augment!r} needs image data; data.name {self.data.name!r} is "
+                "vectors (use 'none')"
+            )
         self.augmentation.check(self)
         self.schedule.check(self.effective_lr)
         if "val" in self.metrics.splits and not self.data.val_fraction:
-            raise ValueError("metrics.splits: 'val' needs a validation split; set data.val_fraction (e.g. 0.1) or drop 'val'")
+            raise ValueError(
+                "metrics.splits: 'val' needs a validation split; set data.val_fraction (e.g. 0.1) or drop 'val'"
+            )
         if self.loss.needs_cosine and not self.classifier.cosine:
             takes = ", ".join(n for cls in CLASSIFIERS.variants() if cls.cosine for n in cls.names())
-            raise ValueError(f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has none (use {takes})")
+            raise ValueError(
+                f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has "
+                f"none (use {takes})"
+            )
         return self
 
     @property

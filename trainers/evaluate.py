@@ -24,11 +24,15 @@ from trainers.report import DISTRIBUTIONS
 from trainers.setup import bind_loss
 
 EVAL_CHUNK = 4096  # samples per forward pass when extracting features for the metrics
-Chunk = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]  # features, labels, layer outputs, clean labels
+Chunk = tuple[
+    torch.Tensor, torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None
+]  # features, labels, layer outputs, clean labels
 
 
 @torch.no_grad()
-def feature_chunks(model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False, tap=None) -> Iterator[Chunk]:
+def feature_chunks(
+    model: Classifier, data: Dataset, split: str, config: TrialConfig, channels_last: bool = False, tap=None
+) -> Iterator[Chunk]:
     """(features, labels, pooled layer outputs, clean labels) of a split in eval mode, chunk by
     chunk (a fixed subset with metrics.max_samples), in fp32; the inputs in the model's memory
     layout (NHWC for a channels_last model: no conversion in every conv). `tap` (model.layer_tap)
@@ -47,11 +51,22 @@ def feature_chunks(model: Classifier, data: Dataset, split: str, config: TrialCo
 
 def _nbytes(chunk: Chunk) -> int:
     features, labels, layers, clean = chunk
-    return sum(t.numel() * t.element_size() for t in (features, labels, *layers.values(), *([] if clean is None else [clean])))
+    return sum(
+        t.numel() * t.element_size() for t in (features, labels, *layers.values(), *([] if clean is None else [clean]))
+    )
 
 
-def measure_split(config: TrialConfig, model: Classifier, data: Dataset, split: str, ctx: Context, tap=None,
-                  channels_last: bool = False, train_means: dict | None = None, samples: int = 0) -> SplitResult:  # fmt: skip
+def measure_split(
+    config: TrialConfig,
+    model: Classifier,
+    data: Dataset,
+    split: str,
+    ctx: Context,
+    tap=None,
+    channels_last: bool = False,
+    train_means: dict | None = None,
+    samples: int = 0,
+) -> SplitResult:
     """Every metric of one split (at the penultimate features and each tapped layer)."""
     measure = SplitPass(ctx, tap.names if tap is not None else (), train_means, samples, config.seed)
     kept: list[Chunk] | None = []
@@ -71,7 +86,9 @@ def measure_split(config: TrialConfig, model: Classifier, data: Dataset, split: 
     return measure.finish()
 
 
-def train_class_means(config: TrialConfig, model: Classifier, data: Dataset, ctx: Context, tap=None, channels_last: bool = False) -> dict:
+def train_class_means(
+    config: TrialConfig, model: Classifier, data: Dataset, ctx: Context, tap=None, channels_last: bool = False
+) -> dict:
     """The train split's class means at every level, for the NCC metrics of a trial whose
     metrics.splits leave out train (one forward over the train split)."""
     measure = SplitPass(ctx, tap.names if tap is not None else ())
@@ -80,19 +97,39 @@ def train_class_means(config: TrialConfig, model: Classifier, data: Dataset, ctx
     return measure.class_means()
 
 
-def evaluate(config: TrialConfig, model: Classifier, data: Dataset, final: bool = False, channels_last: bool = False, tap=None, loss: Loss | None = None) -> dict:
+def evaluate(
+    config: TrialConfig,
+    model: Classifier,
+    data: Dataset,
+    final: bool = False,
+    channels_last: bool = False,
+    tap=None,
+    loss: Loss | None = None,
+) -> dict:
     """Every registered metric for each configured split, keyed `<split>/<metric>`, and per tapped
     layer `<split>/layers/<name>/<metric>` with `layers/<name>/depth` (1 = the shallowest). With
     `final`, also the DISTRIBUTIONS entry (a dict, not a metric). `loss` is the trial's bound loss
     (trainers/setup.py), by default config.loss bound to `data`."""
     bias = model.head.bias_vector()
-    ctx = Context.from_head(model.head, loss if loss is not None else bind_loss(config.loss, data), config.regularization.lambda_b)
+    ctx = Context.from_head(
+        model.head, loss if loss is not None else bind_loss(config.loss, data), config.regularization.lambda_b
+    )
     splits = sorted(config.metric_splits, key=lambda s: s != "train")  # train first: the NCC centres
     train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}
     for split in splits:
-        result = measure_split(config, model, data, split, ctx, tap, channels_last, train_means, config.metrics.distribution_samples if final else 0)
+        result = measure_split(
+            config,
+            model,
+            data,
+            split,
+            ctx,
+            tap,
+            channels_last,
+            train_means,
+            config.metrics.distribution_samples if final else 0,
+        )
         if split == "train":
             train_means = result.means
         out.update({f"{split}/{key}": value for key, value in result.values.items()})

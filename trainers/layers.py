@@ -51,7 +51,9 @@ class HookTap:
         unknown = [n for n in names if n not in modules or not n]
         if unknown:
             shown = ", ".join(n for n in modules if n)
-            raise LayerUnavailable(f"no module named {', '.join(map(repr, unknown))} in this backbone; its modules: {shown[:1500]}")
+            raise LayerUnavailable(
+                f"no module named {', '.join(map(repr, unknown))} in this backbone; its modules: {shown[:1500]}"
+            )
         self.backbone, self.names = backbone, list(names)
         self.modules = [modules[n] for n in names]
 
@@ -84,7 +86,10 @@ class TimmTap:
         available = timm_modules(net)
         unknown = [n for n in names if n not in available]
         if unknown:
-            raise LayerUnavailable(f"no stage named {', '.join(map(repr, unknown))} in this timm model's feature_info; its stages: {', '.join(available)}")
+            raise LayerUnavailable(
+                f"no stage named {', '.join(map(repr, unknown))} in this timm model's feature_info; its stages: "
+                f"{', '.join(available)}"
+            )
         self.net, self.names = net, list(names)
         self.indices = sorted({available.index(n) for n in names})  # timm returns them in depth order
         self.index_of = {n: self.indices.index(available.index(n)) for n in names}

@@ -23,7 +23,9 @@ from trainers.setup import Trainee, prepare
 from trainers.usage import peak_mem_mb, reset_peak_memory
 
 
-def regularized_objective(config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor) -> torch.Tensor:
+def regularized_objective(
+    config: TrialConfig, model: Classifier, features: torch.Tensor, data_loss: torch.Tensor
+) -> torch.Tensor:
     """mean_batch L + lambda_w/2 ||W||_F^2 + lambda_b/2 ||b||^2 + lambda_h/2 sum_{i in batch} ||h_i||^2.
 
     The feature term is a *sum* over the batch, as in the official code (docs/science.md#regularization), so
@@ -97,7 +99,8 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
     epochs already done are neither trained nor reported again.
 
     Every epoch reports `optim/lr`, `optim/batch_loss`, `time/epoch_s`, `time/train_images_per_s`
-    (training only, the metrics pass excluded) and `sys/peak_mem_mb` (trainers/usage.py); every `metrics.every` epochs and at the
+    (training only, the metrics pass excluded) and `sys/peak_mem_mb` (trainers/usage.py); every `metrics.every` epochs
+    and at the
     last one also `<split>/<metric>`. A non-finite training loss stops the trial: its last report
     carries `diverged = 1.0` and the return value is "diverged"; otherwise "finished". The last
     epoch's report also holds DISTRIBUTIONS (final bias and score samples).
@@ -114,12 +117,20 @@ def run_trial(config: TrialConfig, report: Report, checkpoint_every: int = 0, re
         batch_loss = train_epoch(t).item()  # .item() syncs: the time below is the training's own
         trained_s = time.perf_counter() - started
         scheduler.step()
-        metrics = {"optim/lr": lr, "optim/batch_loss": batch_loss, "time/train_images_per_s": t.data.train_size / trained_s}
+        metrics = {
+            "optim/lr": lr,
+            "optim/batch_loss": batch_loss,
+            "time/train_images_per_s": t.data.train_size / trained_s,
+        }
         if not math.isfinite(batch_loss):
             report(epoch, {**metrics, "diverged": 1.0})
             return DIVERGED
         if epoch % config.metrics.every == 0 or epoch == epochs:
-            metrics.update(evaluate(config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap, loss=t.loss))
+            metrics.update(
+                evaluate(
+                    config, model, t.data, final=epoch == epochs, channels_last=t.channels_last, tap=t.tap, loss=t.loss
+                )
+            )
         metrics["time/epoch_s"] = time.perf_counter() - started
         metrics["sys/peak_mem_mb"] = peak_mem_mb(device)
         if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):

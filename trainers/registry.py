@@ -62,7 +62,10 @@ class Registry:
             return
         for name in cls.names():
             if name in self._by_name and self._by_name[name] is not cls:
-                raise ValueError(f"{self.kind} name {name!r} is registered twice: {self._by_name[name].__qualname__} and {cls.__qualname__}")
+                raise ValueError(
+                    f"{self.kind} name {name!r} is registered twice: {self._by_name[name].__qualname__} and "
+                    f"{cls.__qualname__}"
+                )
             self._by_name[name] = cls
 
     def names(self) -> list[str]:

@@ -49,14 +49,20 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
         model = model.to(memory_format=torch.channels_last)
     optimizer = config.optim.build(model.parameters(), config.effective_lr)
     return Trainee(
-        config=config, device=device, loss=bind_loss(config.loss, data), data=data, model=model,
+        config=config,
+        device=device,
+        loss=bind_loss(config.loss, data),
+        data=data,
+        model=model,
         forward=torch.compile(model) if config.train.compile else model,
-        optimizer=optimizer, scheduler=build_scheduler(optimizer, config.schedule, config.train.epochs, config.effective_lr),
+        optimizer=optimizer,
+        scheduler=build_scheduler(optimizer, config.schedule, config.train.epochs, config.effective_lr),
         generator=torch.Generator().manual_seed(config.seed),
         mixup=config.augmentation.mixup(config, data.num_classes),
-        amp_dtype=autocast_dtype(config.train, device), channels_last=channels_last,
+        amp_dtype=autocast_dtype(config.train, device),
+        channels_last=channels_last,
         tap=config.model.layer_tap(model.backbone, config.metrics.layers) if config.metrics.layers else None,
-    )  # fmt: skip
+    )
 
 
 def bind_loss(loss: Loss, data: Dataset) -> Loss:

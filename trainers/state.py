@@ -35,17 +35,24 @@ def _cpu_copy(value: Any) -> Any:
 def capture(epoch: int, model, optimizer, scheduler, generator: torch.Generator) -> dict[str, Any]:
     """A snapshot of the training state after `epoch`, on the CPU."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return _cpu_copy({
-        "epoch": epoch,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "data_generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy_rng": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "cached": float(cached)},
-    })  # fmt: skip
+    return _cpu_copy(
+        {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "data_generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy_rng": {
+                "kind": kind,
+                "keys": torch.from_numpy(keys.astype(np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached": float(cached),
+            },
+        }
+    )
 
 
 def restore(state: dict[str, Any], model, optimizer, scheduler, generator: torch.Generator) -> int:
@@ -58,7 +65,9 @@ def restore(state: dict[str, Any], model, optimizer, scheduler, generator: torch
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     rng = state["numpy_rng"]
-    np.random.set_state((rng["kind"], rng["keys"].numpy().astype(np.uint32), rng["pos"], rng["has_gauss"], rng["cached"]))
+    np.random.set_state(
+        (rng["kind"], rng["keys"].numpy().astype(np.uint32), rng["pos"], rng["has_gauss"], rng["cached"])
+    )
     return int(state["epoch"])
 
 

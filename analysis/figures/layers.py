@@ -45,8 +45,17 @@ def layer_curves(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                 values = {metric: trial.get(f"final/{split}/layers/{name}/{metric}") for metric, _ in PANELS}
                 if all(pd.isna(v) for v in values.values()):
                     continue
-                rows.append({**{c: trial[c] for c in setting}, LOSS_COLUMN: trial[LOSS_COLUMN], LOSS_KEY: trial[LOSS_KEY], "split": split,
-                             "layer": name, "depth": float(depth), **values})  # fmt: skip
+                rows.append(
+                    {
+                        **{c: trial[c] for c in setting},
+                        LOSS_COLUMN: trial[LOSS_COLUMN],
+                        LOSS_KEY: trial[LOSS_KEY],
+                        "split": split,
+                        "layer": name,
+                        "depth": float(depth),
+                        **values,
+                    }
+                )
     return pd.DataFrame(rows), setting
 
 
@@ -58,9 +67,15 @@ def make_layer_figure(trials: pd.DataFrame):
         return None
     rows = group_by(curves, ["split", *setting])
     rows = sorted(rows, key=lambda r: r[0][0] != "train")[:MAX_ROWS]  # train first
-    names = [n for loss in ordered_losses(curves[LOSS_KEY]) for n in sorted(curves.loc[curves[LOSS_KEY] == loss, LOSS_COLUMN].unique())]
+    names = [
+        n
+        for loss in ordered_losses(curves[LOSS_KEY])
+        for n in sorted(curves.loc[curves[LOSS_KEY] == loss, LOSS_COLUMN].unique())
+    ]
     colours = colours_for(names)
-    fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(5.0 * len(PANELS), 3.0 * len(rows) + 0.8), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(rows), len(PANELS), figsize=(5.0 * len(PANELS), 3.0 * len(rows) + 0.8), squeeze=False, layout="constrained"
+    )
     for r, (values, group) in enumerate(rows):
         ticks = group.drop_duplicates("depth").sort_values("depth")
         for ax, (metric, log) in zip(axes[r], PANELS):

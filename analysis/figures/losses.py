@@ -23,20 +23,32 @@ def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
     metrics = [(m, log) for m, log in CURVES if m in epochs]
     if done.empty or not metrics or "run_id" not in epochs:
         return None
-    data = epochs[["run_id", "epoch", *(m for m, _ in metrics)]].merge(done[["run_id", LOSS_COLUMN, LOSS_KEY, *setting]], on="run_id")
+    data = epochs[["run_id", "epoch", *(m for m, _ in metrics)]].merge(
+        done[["run_id", LOSS_COLUMN, LOSS_KEY, *setting]], on="run_id"
+    )
     if data.empty:
         return None
     groups = group_by(data, setting)[:MAX_ROWS]
     names = list(loss_table(trials)[LOSS_COLUMN].drop_duplicates())
     colours = colours_for(names)
-    fig, axes = plt.subplots(len(groups), len(metrics), figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(groups),
+        len(metrics),
+        figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
     for r, (values, group) in enumerate(groups):
         for ax, (metric, log) in zip(axes[r], metrics):
             column = group[metric].where(group[metric] > 0) if log else group[metric]
             drawn = [band(ax, column[group[LOSS_COLUMN] == name], group["epoch"], colours[name]) for name in names]
             if log and any(drawn):
                 ax.set_yscale("log")
-            title = metric if not setting else f"{metric}: {group_title(setting, values if isinstance(values, tuple) else (values,))}"
+            title = (
+                metric
+                if not setting
+                else f"{metric}: {group_title(setting, values if isinstance(values, tuple) else (values,))}"
+            )
             ax.set_title(title, fontsize=8)
             ax.tick_params(labelsize=7)
             ax.set_xlabel("epoch", fontsize=8)

@@ -23,13 +23,24 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.figures.plotting import LOSS_COLOURS, band, group_by, group_title, save  # noqa: E402
-from analysis.tables.selection import LOSS_KEY, axis_trials, finished, group_keys, ordered_losses, varied_axes  # noqa: E402
+from analysis.tables.selection import (  # noqa: E402
+    LOSS_KEY,
+    axis_trials,
+    finished,
+    group_keys,
+    ordered_losses,
+    varied_axes,
+)
 
 NC_METRICS = ["nc1", "nc2_h", "nc2_w", "nc3", "nc4"]  # nc4 -> 1 at collapse (Papyan 2020); the rest -> 0
 MAX_NC_ROWS = 12
 # (distribution key, colour, legend label, x offset): negatives left, biases centre, positives
 # right, the order they sit in on the score axis when the biases separate the classes.
-VIOLINS = [("neg", "tab:blue", "negative scores", -0.27), ("bias", "tab:green", "biases", 0.0), ("pos", "tab:red", "positive scores", 0.27)]
+VIOLINS = [
+    ("neg", "tab:blue", "negative scores", -0.27),
+    ("bias", "tab:green", "biases", 0.0),
+    ("pos", "tab:red", "positive scores", 0.27),
+]
 VIOLIN_WIDTH = 0.24
 
 
@@ -58,7 +69,9 @@ def make_nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> Figure | None:
     if not metrics or LOSS_KEY not in done or "run_id" not in epochs:
         return None
     rows = [*group_keys(done), *varied_axes(done)]
-    data = epochs[["run_id", "epoch", *(f"{split}/{m}" for m in metrics)]].merge(done[["run_id", LOSS_KEY, *rows]], on="run_id")
+    data = epochs[["run_id", "epoch", *(f"{split}/{m}" for m in metrics)]].merge(
+        done[["run_id", LOSS_KEY, *rows]], on="run_id"
+    )
     if data.empty:
         return None
     groups = group_by(data, rows)
@@ -74,7 +87,10 @@ def make_nc_figure(epochs: pd.DataFrame, trials: pd.DataFrame) -> Figure | None:
             if metric == "nc1":
                 # NC1 spans orders of magnitude; a log axis needs the non-positive values gone.
                 column = column.where(column > 0)
-            drawn = [band(ax, column[group[LOSS_KEY] == loss], group["epoch"], LOSS_COLOURS.get(loss, "tab:gray")) for loss in losses]
+            drawn = [
+                band(ax, column[group[LOSS_KEY] == loss], group["epoch"], LOSS_COLOURS.get(loss, "tab:gray"))
+                for loss in losses
+            ]
             if metric == "nc1" and any(drawn):
                 ax.set_yscale("log")
             ax.set_title(f"{split}/{metric}", fontsize=8)
@@ -118,7 +134,9 @@ def _violins(ax, x: float, pooled: dict[str, np.ndarray]) -> None:
         if values.size == 0:
             continue
         # The median line keeps a constant set visible (CE biases that never moved have no spread).
-        parts = ax.violinplot([values], positions=[x + offset], widths=VIOLIN_WIDTH, showextrema=False, showmedians=True)
+        parts = ax.violinplot(
+            [values], positions=[x + offset], widths=VIOLIN_WIDTH, showextrema=False, showmedians=True
+        )
         for body in parts["bodies"]:
             body.set_facecolor(colour)
             body.set_edgecolor(colour)
@@ -142,8 +160,13 @@ def make_violin_figure(trials: pd.DataFrame, distributions: dict, axis: str, spl
     losses = ordered_losses(done[LOSS_KEY])
     optims = sorted(done["optim.name"].dropna().unique()) if "optim.name" in done else []
     rows = optims or [None]
-    fig, axes = plt.subplots(len(rows), len(losses), figsize=(max(5.0, 0.9 * len(values)) * len(losses), 3.6 * len(rows) + 0.8),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(rows),
+        len(losses),
+        figsize=(max(5.0, 0.9 * len(values)) * len(losses), 3.6 * len(rows) + 0.8),
+        sharey=True,
+        squeeze=False,
+    )
     for r, optim in enumerate(rows):
         for c, loss in enumerate(losses):
             ax = axes[r, c]
@@ -157,12 +180,16 @@ def make_violin_figure(trials: pd.DataFrame, distributions: dict, axis: str, spl
                 ax.set_xlabel(axis)
         axes[r, 0].set_ylabel(f"{split} score / bias")
     fig.suptitle(axis)
-    fig.legend(handles=[Patch(color=colour, alpha=0.5, label=label) for _, colour, label, _ in VIOLINS], loc="upper right")
+    fig.legend(
+        handles=[Patch(color=colour, alpha=0.5, label=label) for _, colour, label, _ in VIOLINS], loc="upper right"
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
-def violin_figure(trials: pd.DataFrame, distributions: dict, axis: str, path: Path, split: str = "train") -> Path | None:
+def violin_figure(
+    trials: pd.DataFrame, distributions: dict, axis: str, path: Path, split: str = "train"
+) -> Path | None:
     """Write paper Fig. 3 for one swept axis (see make_violin_figure); None when nothing to draw."""
     fig = make_violin_figure(trials, distributions, axis, split)
     return None if fig is None else save(fig, path)
@@ -174,5 +201,7 @@ def paper_figures(trials: pd.DataFrame, epochs: pd.DataFrame, distributions: dic
     out_dir = Path(out_dir)
     written = [nc_figure(epochs, trials, out_dir / "fig_nc.png")]
     for axis in varied_axes(finished(trials)):
-        written.append(violin_figure(trials, distributions, axis, out_dir / f"fig_violins_{axis.replace('.', '_')}.png"))
+        written.append(
+            violin_figure(trials, distributions, axis, out_dir / f"fig_violins_{axis.replace('.', '_')}.png")
+        )
     return [path for path in written if path is not None]

@@ -41,17 +41,32 @@ class Exported:
 
     def summary_tables(self) -> dict[str, pd.DataFrame]:
         """The tables that summarize the runs (seed statistics, comparisons, claims), by file stem."""
-        tables = {"settings": self.settings, "losses": self.losses, "comparisons": self.comparisons, "claims": self.claims}
+        tables = {
+            "settings": self.settings,
+            "losses": self.losses,
+            "comparisons": self.comparisons,
+            "claims": self.claims,
+        }
         return {name: table for name, table in tables.items() if table is not None}
 
     def files(self) -> dict[str, Path]:
         """Every file written: field name -> path."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith(("_path", "_figure")) and getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name.endswith(("_path", "_figure")) and getattr(self, f.name) is not None
+        }
 
 
 def export(
-    tracking_uri: str, experiment: str, out_dir: Path, parent_run_id: str | None = None, references=None, claims: bool | None = None, include_stopped: bool = False,
-) -> Exported:  # fmt: skip
+    tracking_uri: str,
+    experiment: str,
+    out_dir: Path,
+    parent_run_id: str | None = None,
+    references=None,
+    claims: bool | None = None,
+    include_stopped: bool = False,
+) -> Exported:
     """Write trials.parquet and epochs.parquet into out_dir; when the runs vary loss.name also
     losses.parquet, fig_losses.png and comparisons.parquet (against `references`, default CE and
     BCE where present; references given and absent are MissingReference); claims.parquet when
@@ -64,7 +79,11 @@ def export(
     logged, epochs = tables(client, experiment, parent_run_id, notes=notes)
     trials = counting_stopped(logged) if include_stopped else logged  # what the tables below count
     # Before anything is written: a reference asked for and absent is bad input.
-    compared = comparisons(trials, references or REFERENCES, required=references is not None) if compares_losses(finished(trials)) else None
+    compared = (
+        comparisons(trials, references or REFERENCES, required=references is not None)
+        if compares_losses(finished(trials))
+        else None
+    )
     exported = Exported(
         write_parquet(logged, Path(out_dir) / "trials.parquet", TRIAL_FIELDS),
         write_parquet(epochs, Path(out_dir) / "epochs.parquet", EPOCH_FIELDS),
@@ -74,19 +93,28 @@ def export(
     )
     out_dir = Path(out_dir)
     settings = settings_table(trials, logged["status"] if include_stopped and "status" in logged else None)
-    exported = replace(exported, layers_figure=write_layer_figure(trials, out_dir), settings=settings, settings_path=write_typed(settings, out_dir / "settings.parquet"))
+    exported = replace(
+        exported,
+        layers_figure=write_layer_figure(trials, out_dir),
+        settings=settings,
+        settings_path=write_typed(settings, out_dir / "settings.parquet"),
+    )
     losses = write_loss_outputs(trials, epochs, out_dir)
     if losses is not None:
         exported = replace(exported, losses_path=losses[0], losses_figure=losses[1], losses=losses[2])
     if compared is not None:
-        exported = replace(exported, comparisons=compared, comparisons_path=write_typed(compared, out_dir / "comparisons.parquet"))
+        exported = replace(
+            exported, comparisons=compared, comparisons_path=write_typed(compared, out_dir / "comparisons.parquet")
+        )
     if claims or (claims is None and can_test_claims(trials)):
         table = claims_table(trials, epochs)
         exported = replace(exported, claims=table, claims_path=write_typed(table, out_dir / "claims.parquet"))
     return exported
 
 
-def write_loss_outputs(trials: pd.DataFrame, epochs: pd.DataFrame, out_dir: Path) -> tuple[Path, Path | None, pd.DataFrame] | None:
+def write_loss_outputs(
+    trials: pd.DataFrame, epochs: pd.DataFrame, out_dir: Path
+) -> tuple[Path, Path | None, pd.DataFrame] | None:
     """losses.parquet and fig_losses.png in out_dir when the runs vary loss.name; else None."""
     if not compares_losses(finished(trials)):
         return None

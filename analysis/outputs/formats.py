@@ -31,7 +31,11 @@ def direction(name: str) -> int:
 
 def presentable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(cells as text, which cells are best): metrics with seed statistics as mean ± half-width."""
-    names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean") and f"{c.removesuffix('_mean')}_ci_low" in table]
+    names = [
+        c.removesuffix("_mean")
+        for c in table.columns
+        if c.endswith("_mean") and f"{c.removesuffix('_mean')}_ci_low" in table
+    ]
     stat_columns = {f"{n}_{s}" for n in names for s in STATS}
     out = pd.DataFrame(index=table.index)
     best = pd.DataFrame(False, index=table.index, columns=[])
@@ -45,7 +49,10 @@ def presentable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             best[name] = (means == (means.max() if sign > 0 else means.min())) & means.notna() if sign else False
         else:
             values = table[column]
-            out[column] = [f"{v:.4g}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ("" if pd.isna(v) else str(v)) for v in values]
+            out[column] = [
+                f"{v:.4g}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ("" if pd.isna(v) else str(v))
+                for v in values
+            ]
             best[column] = False
     return out, best[out.columns]
 

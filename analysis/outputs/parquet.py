@@ -13,10 +13,15 @@ from analysis.store.layout import SPLITS
 from trainers.metrics import METRICS
 
 TRIAL_FIELDS = [
-    pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("sweep", pa.string()),
-    pa.field("parent_run_id", pa.string()), pa.field("status", pa.string()), pa.field("wall_time_s", pa.float64()),
-    pa.field("epochs", pa.int64()), pa.field("best_epoch", pa.int64()),
-]  # fmt: skip
+    pa.field("run_id", pa.string()),
+    pa.field("run_name", pa.string()),
+    pa.field("sweep", pa.string()),
+    pa.field("parent_run_id", pa.string()),
+    pa.field("status", pa.string()),
+    pa.field("wall_time_s", pa.float64()),
+    pa.field("epochs", pa.int64()),
+    pa.field("best_epoch", pa.int64()),
+]
 
 
 EPOCH_FIELDS = [pa.field("run_id", pa.string()), pa.field("run_name", pa.string()), pa.field("epoch", pa.int64())]
@@ -54,7 +59,9 @@ def schema_for(frame: pd.DataFrame, fixed: list[pa.Field]) -> pa.Schema:
     for column in frame.columns:
         if column not in names and "/" not in column:
             fields.append(pa.field(column, _arrow_type(frame[column])))
-    fields += [pa.field(column, pa.float64()) for column in metric_columns([c for c in frame.columns if c not in names])]
+    fields += [
+        pa.field(column, pa.float64()) for column in metric_columns([c for c in frame.columns if c not in names])
+    ]
     return pa.schema(fields)
 
 

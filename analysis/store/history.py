@@ -73,7 +73,9 @@ def read_history(client, run, scratch: Path) -> History | None:
     # store is read in place, a proxied store (mlflow-artifacts:/) costs one GET.
     uri = f"{run.info.artifact_uri.rstrip('/')}/{name}"
     try:
-        local = download_artifacts(artifact_uri=uri, dst_path=str(scratch / run.info.run_id), tracking_uri=client.tracking_uri)
+        local = download_artifacts(
+            artifact_uri=uri, dst_path=str(scratch / run.info.run_id), tracking_uri=client.tracking_uri
+        )
     except Exception as exc:  # noqa: BLE001 - MLflow raises its own, OSError or HTTP errors for a missing file
         raise ArtifactGone(f"{uri}: {exc}") from exc
     try:
@@ -94,7 +96,9 @@ def _rest_points(store, run_ids: list[str], key: str, size: int = REST_RUNS):
 
     for chunk in _chunks(run_ids, size):
         params = [("run_id", run_id) for run_id in chunk] + [("metric_key", key), ("max_results", REST_POINTS)]
-        response = verify_rest_response(http_request(store.get_host_creds(), REST_BULK, "GET", params=params), REST_BULK)
+        response = verify_rest_response(
+            http_request(store.get_host_creds(), REST_BULK, "GET", params=params), REST_BULK
+        )
         points = response.json().get("metrics", [])
         if len(points) >= REST_POINTS and len(chunk) > 1:
             yield from _rest_points(store, chunk, key, max(1, len(chunk) // 2))
@@ -117,8 +121,9 @@ def _sql_points(store, run_ids: list[str]):
             query = (
                 sa.select(table.c.run_uuid, table.c.key, table.c.step, table.c.value, table.c.is_nan)
                 .where(table.c.run_uuid.in_(chunk))
-                .order_by(table.c.run_uuid, table.c.key, table.c.timestamp, table.c.step)  # a re-logged step: the last wins
-            )  # fmt: skip
+                # a re-logged step: the last wins
+                .order_by(table.c.run_uuid, table.c.key, table.c.timestamp, table.c.step)
+            )
             for run_id, key, step, value, is_nan in connection.execute(query):
                 yield run_id, key, step, math.nan if is_nan else value
 

@@ -4,7 +4,9 @@
 PARENT_TAG = "mlflow.parentRunId"
 STATUS_TAG = "ncsweep.status"  # finished | diverged | error (running while in flight)
 TRIAL_TAG = "ncsweep.trial"  # the trial's readable name, e.g. bce-init5-s0
-GROUP_TAG = "ncsweep.group"  # the name without the seed (bce-init5): the MLflow UI's "Group by" puts a setting's seeds together
+GROUP_TAG = (
+    "ncsweep.group"  # the name without the seed (bce-init5): the MLflow UI's "Group by" puts a setting's seeds together
+)
 # MLflow's experiment kind: model development opens an experiment on its runs table, not on the
 # GenAI traces view that MLflow 3 shows an experiment without a kind.
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
@@ -13,13 +15,23 @@ CONFIG_TAG = "ncsweep.config"  # the full trial config as JSON: typed values for
 SWEEP_TAG = "ncsweep.sweep"
 SHA_TAG = "ncsweep.spec_sha256"
 COMMIT_TAG = "ncsweep.git_commit"
-METRIC_PREFIXES = ("train/", "val/", "test/", "optim/", "time/", "sys/", "layers/")  # what a trial logs, step = epoch (layers/<name>/depth: a tapped layer's order)
+METRIC_PREFIXES = (
+    "train/",
+    "val/",
+    "test/",
+    "optim/",
+    "time/",
+    "sys/",
+    "layers/",
+)  # what a trial logs, step = epoch (layers/<name>/depth: a tapped layer's order)
 SPLITS = ("train", "val", "test")  # the metric splits, in table order (val: data.val_fraction)
 BEST_PREFIX = "best/"  # best/<split>/<metric>: the metrics of the best-test-accuracy epoch
 BEST_EPOCH_TAG = "ncsweep.best_epoch"
 DISTRIBUTIONS_ARTIFACT = "distributions.json"  # final bias vector + per-sample score samples
 FIGURES_DIR = "figures"  # paper figures, logged under the sweep's parent run
-SUMMARY_PREFIX = "sweep/"  # parent-run metrics when a sweep ends: sweep/trials_<status>, sweep/wall_s, sweep/best_test_acc
+SUMMARY_PREFIX = (
+    "sweep/"  # parent-run metrics when a sweep ends: sweep/trials_<status>, sweep/wall_s, sweep/best_test_acc
+)
 BEST_TRIAL_TAG = "ncsweep.best_trial"  # the finished trial with the highest final test accuracy
 TABLES_DIR = "tables"  # the sweep's Parquet tables, logged under its parent run
 HISTORY_ARTIFACT = "history.parquet"  # a trial's per-epoch metrics, one row per epoch (written when it ends)
@@ -29,7 +41,9 @@ HISTORY_TAG = "ncsweep.history"  # set (to the artifact name) once that artifact
 def best_epoch(history: dict[int, dict[str, float]]) -> int | None:
     """The epoch of highest test accuracy (train accuracy when no test split), earliest on ties."""
     for key in ("test/acc", "train/acc"):
-        scored = [(values[key], -epoch) for epoch, values in history.items() if key in values and values[key] == values[key]]
+        scored = [
+            (values[key], -epoch) for epoch, values in history.items() if key in values and values[key] == values[key]
+        ]
         if scored:
             return -max(scored)[1]
     return None

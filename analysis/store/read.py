@@ -23,7 +23,16 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from analysis.store.history import ArtifactGone, read_history, store_histories
-from analysis.store.layout import CONFIG_TAG, DISTRIBUTIONS_ARTIFACT, HISTORY_ARTIFACT, PARENT_TAG, STATUS_TAG, SWEEP_TAG, TRIAL_TAG, best_epoch
+from analysis.store.layout import (
+    CONFIG_TAG,
+    DISTRIBUTIONS_ARTIFACT,
+    HISTORY_ARTIFACT,
+    PARENT_TAG,
+    STATUS_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    best_epoch,
+)
 
 READERS = 8  # history artifacts downloaded at once
 
@@ -39,13 +48,18 @@ def child_runs(client: MlflowClient, experiment: str, parent_run_id: str | None 
     query = f"tags.`{PARENT_TAG}` = '{parent_run_id}'" if parent_run_id else f"tags.`{TRIAL_TAG}` LIKE '%'"
     runs, token = [], None
     while True:
-        page = client.search_runs([found.experiment_id], query, max_results=1000, page_token=token, order_by=["attributes.start_time ASC"])
+        page = client.search_runs(
+            [found.experiment_id], query, max_results=1000, page_token=token, order_by=["attributes.start_time ASC"]
+        )
         runs.extend(page)
         token = page.token
         if not token:
             break
     if not runs:
-        raise NoRuns(f"no trial runs in experiment {experiment!r}" + (f" under parent run {parent_run_id}" if parent_run_id else ""))
+        raise NoRuns(
+            f"no trial runs in experiment {experiment!r}"
+            + (f" under parent run {parent_run_id}" if parent_run_id else "")
+        )
     return runs
 
 
@@ -65,7 +79,13 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = None, use_artifacts: bool = True, notes: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def tables(
+    client: MlflowClient,
+    experiment: str,
+    parent_run_id: str | None = None,
+    use_artifacts: bool = True,
+    notes: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """trials and epochs tables. Each run's history comes from its history artifact (one download)
     when it has one, else from the tracking store, read in bulk (`use_artifacts=False` reads every
     run from the store). Runs whose artifact is gone are said in `notes`."""
@@ -89,7 +109,8 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
     from_store = store_histories(client, [run for run, history in zip(runs, found) if history is None])
     if gone and notes is not None:
         notes.append(
-            f"{len(gone)} of {len(runs)} runs have no {HISTORY_ARTIFACT} where their tag says (a store copied without its artifacts, or a pruned "
+            f"{len(gone)} of {len(runs)} runs have no {HISTORY_ARTIFACT} where their tag says (a store copied "
+            "without its artifacts, or a pruned "
             "artifact store): their metrics were read from the tracking store, the same values"
         )
     for run, history in zip(runs, found):
@@ -99,10 +120,15 @@ def tables(client: MlflowClient, experiment: str, parent_run_id: str | None = No
         best = best_epoch(history)
         end = info.end_time or info.start_time
         row: dict[str, Any] = {
-            "run_id": info.run_id, "run_name": info.run_name, "sweep": tags.get(SWEEP_TAG),
-            "parent_run_id": tags.get(PARENT_TAG), "status": tags.get(STATUS_TAG),
-            "wall_time_s": (end - info.start_time) / 1000.0, "epochs": epochs[-1] if epochs else 0, "best_epoch": best,
-        }  # fmt: skip
+            "run_id": info.run_id,
+            "run_name": info.run_name,
+            "sweep": tags.get(SWEEP_TAG),
+            "parent_run_id": tags.get(PARENT_TAG),
+            "status": tags.get(STATUS_TAG),
+            "wall_time_s": (end - info.start_time) / 1000.0,
+            "epochs": epochs[-1] if epochs else 0,
+            "best_epoch": best,
+        }
         row.update(_flatten(json.loads(tags.get(CONFIG_TAG, "{}"))))
         for key in sorted({k for values in history.values() for k in values}):
             last = max((e for e in epochs if key in history[e]), default=None)

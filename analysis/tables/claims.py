@@ -71,15 +71,48 @@ def _missing(frame: pd.DataFrame, columns) -> str:
     return f"these runs logged no {', '.join(absent)}" if absent else ""
 
 
-def _row(claim: str, key: str, loss: str, statistic: str, value=math.nan, low=math.nan, high=math.nan, n: int = 0, verdict: str = UNTESTABLE, why: str = "") -> dict:
+def _row(
+    claim: str,
+    key: str,
+    loss: str,
+    statistic: str,
+    value=math.nan,
+    low=math.nan,
+    high=math.nan,
+    n: int = 0,
+    verdict: str = UNTESTABLE,
+    why: str = "",
+) -> dict:
     statement = STATEMENTS.get((claim, key)) or f"train nc1 below CE's at epoch {key}"
     paper = PAPER.get((claim, key), {}).get(loss)
-    agrees = "" if paper is None or verdict == UNTESTABLE else "agrees" if verdict == paper else "undecided" if verdict == INCONCLUSIVE else "differs"
-    return {"claim": claim, "statement": statement, "loss": loss, "statistic": statistic, "value": value, "ci_low": low, "ci_high": high,
-            "n": n, "verdict": verdict, "paper": paper or "", "agrees": agrees, "why": why}  # fmt: skip
+    agrees = (
+        ""
+        if paper is None or verdict == UNTESTABLE
+        else "agrees"
+        if verdict == paper
+        else "undecided"
+        if verdict == INCONCLUSIVE
+        else "differs"
+    )
+    return {
+        "claim": claim,
+        "statement": statement,
+        "loss": loss,
+        "statistic": statistic,
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "n": n,
+        "verdict": verdict,
+        "paper": paper or "",
+        "agrees": agrees,
+        "why": why,
+    }
 
 
-def _interval_verdict(low: float, high: float, holds_if_below: float | None = None, holds_if_above: float | None = None) -> str:
+def _interval_verdict(
+    low: float, high: float, holds_if_below: float | None = None, holds_if_above: float | None = None
+) -> str:
     """holds when the whole interval is on the claimed side of the threshold, does not hold when it
     is on the other side, inconclusive when it straddles it."""
     if pd.isna(low) or pd.isna(high):
@@ -94,8 +127,18 @@ def _between(frame: pd.DataFrame, claim: str, key: str, loss: str) -> dict:
     k, n = int(inside.sum()), int(inside.size)
     ci = stats.binomtest(k, n).proportion_ci(CONFIDENCE) if n else None
     verdict = HOLDS if n and k == n else FAILS  # "whatever the init": one trial outside refutes it
-    return _row(claim, key, loss, "fraction between", k / n if n else math.nan,
-                ci.low if ci else math.nan, ci.high if ci else math.nan, n, verdict, f"{k} of {n} trials")  # fmt: skip
+    return _row(
+        claim,
+        key,
+        loss,
+        "fraction between",
+        k / n if n else math.nan,
+        ci.low if ci else math.nan,
+        ci.high if ci else math.nan,
+        n,
+        verdict,
+        f"{k} of {n} trials",
+    )
 
 
 def claim_7a(done: pd.DataFrame, loss: str) -> list[dict]:
@@ -114,8 +157,25 @@ def claim_7a(done: pd.DataFrame, loss: str) -> list[dict]:
         low, high = fit.slope - half, fit.slope + half
     else:
         low = high = math.nan
-    verdict = HOLDS if (low >= 1 - SLOPE_TOLERANCE and high <= 1 + SLOPE_TOLERANCE) else FAILS if (high < 1 - SLOPE_TOLERANCE or low > 1 + SLOPE_TOLERANCE) else INCONCLUSIVE
-    stays = _row("7a", "stays", loss, "slope final/init", fit.slope, low, high, n, verdict, f"holds within {SLOPE_TOLERANCE} of 1")
+    verdict = (
+        HOLDS
+        if (low >= 1 - SLOPE_TOLERANCE and high <= 1 + SLOPE_TOLERANCE)
+        else FAILS
+        if (high < 1 - SLOPE_TOLERANCE or low > 1 + SLOPE_TOLERANCE)
+        else INCONCLUSIVE
+    )
+    stays = _row(
+        "7a",
+        "stays",
+        loss,
+        "slope final/init",
+        fit.slope,
+        low,
+        high,
+        n,
+        verdict,
+        f"holds within {SLOPE_TOLERANCE} of 1",
+    )
     return [stays, _between(frame, "7a", "between", loss)]
 
 
@@ -123,7 +183,11 @@ def claim_7b(done: pd.DataFrame, loss: str) -> list[dict]:
     frame = done[done[LOSS_COLUMN] == loss] if {INIT, DECAY} <= set(done) else done.iloc[0:0]
     # the trials of the bias-decay sweep: one init, several lambda_b (the init sweep sits at lambda_b 0)
     swept = [init for init, g in frame.groupby(INIT) if g[DECAY].nunique() >= 2 and init != 0] if len(frame) else []
-    why = _missing(done, BIAS_COLUMNS) if swept else f"needs trials at one nonzero {INIT} over at least 2 values of {DECAY}"
+    why = (
+        _missing(done, BIAS_COLUMNS)
+        if swept
+        else f"needs trials at one nonzero {INIT} over at least 2 values of {DECAY}"
+    )
     if why:
         return [_row("7b", k, loss, "", why=why) for k in ("decays", "between")]
     frame = frame[frame[INIT] == swept[0]]
@@ -131,8 +195,23 @@ def claim_7b(done: pd.DataFrame, loss: str) -> list[dict]:
     ratio = (pd.to_numeric(largest["final/train/bias_mean"], errors="coerce").abs() / abs(swept[0])).dropna()
     d = describe(ratio)
     at = f"{DECAY} = {largest[DECAY].iloc[0]:g}, init {swept[0]:g}"
-    verdict = _interval_verdict(d["ci_low"], d["ci_high"], holds_if_below=DECAYED) if d["n"] > 1 else (HOLDS if d["mean"] < DECAYED else FAILS)
-    decays = _row("7b", "decays", loss, "|bias| / |init|", d["mean"], d["ci_low"], d["ci_high"], d["n"], verdict, f"{at}; holds below {DECAYED}")
+    verdict = (
+        _interval_verdict(d["ci_low"], d["ci_high"], holds_if_below=DECAYED)
+        if d["n"] > 1
+        else (HOLDS if d["mean"] < DECAYED else FAILS)
+    )
+    decays = _row(
+        "7b",
+        "decays",
+        loss,
+        "|bias| / |init|",
+        d["mean"],
+        d["ci_low"],
+        d["ci_high"],
+        d["n"],
+        verdict,
+        f"{at}; holds below {DECAYED}",
+    )
     between = _between(largest, "7b", "between", loss)
     between["why"] += f" at {at}"
     return [decays, between]
@@ -167,16 +246,39 @@ def claim_7c(done: pd.DataFrame, epochs: pd.DataFrame, loss: str, setting: list[
     last = int(frame["epochs"].min()) if "epochs" in frame and frame["epochs"].notna().any() else None
     for epoch in (*EPOCHS_7C, "last"):
         at = last if epoch == "last" else epoch
-        logged = epochs[(epochs["epoch"] == at) & epochs["run_id"].isin(frame["run_id"])] if "train/nc1" in epochs and at else epochs.iloc[0:0]
-        nc1 = frame["run_id"].map(logged.set_index("run_id")["train/nc1"]) if len(logged) else pd.Series(np.nan, index=frame.index)
+        logged = (
+            epochs[(epochs["epoch"] == at) & epochs["run_id"].isin(frame["run_id"])]
+            if "train/nc1" in epochs and at
+            else epochs.iloc[0:0]
+        )
+        nc1 = (
+            frame["run_id"].map(logged.set_index("run_id")["train/nc1"])
+            if len(logged)
+            else pd.Series(np.nan, index=frame.index)
+        )
         if nc1.notna().sum() == 0:
-            why = f"trials end before epoch {at}" if last is not None and at and at > last else f"train/nc1 not logged at epoch {at} (metrics.every)"
+            why = (
+                f"trials end before epoch {at}"
+                if last is not None and at and at > last
+                else f"train/nc1 not logged at epoch {at} (metrics.every)"
+            )
             rows.append(_row("7c", str(epoch), loss, "", why=why))
             continue
         a, b = _pairs(frame, loss, setting, np.log10(nc1.where(nc1 > 0)))
         result = compare_values(a, b)
         verdict = _interval_verdict(result["ci_low"], result["ci_high"], holds_if_below=0.0)
-        row = _row("7c", str(epoch), loss, "log10 nc1 - CE", result["mean_diff"], result["ci_low"], result["ci_high"], result["n"], verdict, f"{result['test']}{where}")
+        row = _row(
+            "7c",
+            str(epoch),
+            loss,
+            "log10 nc1 - CE",
+            result["mean_diff"],
+            result["ci_low"],
+            result["ci_high"],
+            result["n"],
+            verdict,
+            f"{result['test']}{where}",
+        )
         if epoch == "last":
             row["statement"] = f"train nc1 below CE's at the last epoch ({at})"
         rows.append(row)
@@ -185,17 +287,40 @@ def claim_7c(done: pd.DataFrame, epochs: pd.DataFrame, loss: str, setting: list[
 
 def claim_7d(done: pd.DataFrame, loss: str, setting: list[str]) -> list[dict]:
     frame, where = _default_bias(done)
-    if loss == "ce" or "ce" not in set(frame[LOSS_COLUMN]) or _missing(frame, ("final/test/uniform_acc", "final/test/acc")):
-        why = "CE is the reference" if loss == "ce" else _missing(frame, ("final/test/uniform_acc", "final/test/acc")) or "no CE trials to compare with"
+    if (
+        loss == "ce"
+        or "ce" not in set(frame[LOSS_COLUMN])
+        or _missing(frame, ("final/test/uniform_acc", "final/test/acc"))
+    ):
+        why = (
+            "CE is the reference"
+            if loss == "ce"
+            else _missing(frame, ("final/test/uniform_acc", "final/test/acc")) or "no CE trials to compare with"
+        )
         return [_row("7d", "uniform", loss, "", why=why)]
-    uniform = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame["final/test/uniform_acc"], errors="coerce")))
+    uniform = compare_values(
+        *_pairs(frame, loss, setting, pd.to_numeric(frame["final/test/uniform_acc"], errors="coerce"))
+    )
     acc = compare_values(*_pairs(frame, loss, setting, pd.to_numeric(frame["final/test/acc"], errors="coerce")))
     verdict = _interval_verdict(uniform["ci_low"], uniform["ci_high"], holds_if_above=0.0)
     if verdict == HOLDS and not acc["ci_low"] >= -ACC_TOLERANCE:
         verdict = FAILS if acc["ci_high"] < -ACC_TOLERANCE else INCONCLUSIVE
     acc_ci = "" if pd.isna(acc["ci_low"]) else f" [{acc['ci_low']:+.3g}, {acc['ci_high']:+.3g}]"
     why = f"acc - CE {acc['mean_diff']:+.3g}{acc_ci}, {uniform['test']}{where}"
-    return [_row("7d", "uniform", loss, "uniform acc - CE", uniform["mean_diff"], uniform["ci_low"], uniform["ci_high"], uniform["n"], verdict, why)]
+    return [
+        _row(
+            "7d",
+            "uniform",
+            loss,
+            "uniform acc - CE",
+            uniform["mean_diff"],
+            uniform["ci_low"],
+            uniform["ci_high"],
+            uniform["n"],
+            verdict,
+            why,
+        )
+    ]
 
 
 def claims_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
@@ -204,8 +329,26 @@ def claims_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     setting = [c for c in setting if c not in (INIT, DECAY)]
     rows = []
     for loss in ordered_losses(done[LOSS_COLUMN]) if len(done) else []:
-        rows += claim_7a(done, loss) + claim_7b(done, loss) + claim_7c(done, epochs, loss, setting) + claim_7d(done, loss, setting)
-    columns = ["claim", "statement", "loss", "statistic", "value", "ci_low", "ci_high", "n", "verdict", "paper", "agrees", "why"]
+        rows += (
+            claim_7a(done, loss)
+            + claim_7b(done, loss)
+            + claim_7c(done, epochs, loss, setting)
+            + claim_7d(done, loss, setting)
+        )
+    columns = [
+        "claim",
+        "statement",
+        "loss",
+        "statistic",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "verdict",
+        "paper",
+        "agrees",
+        "why",
+    ]
     table = pd.DataFrame(rows, columns=columns)
     table["n"] = table["n"].astype("int64")
     return table
@@ -214,7 +357,11 @@ def claims_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 def can_test_claims(trials: pd.DataFrame) -> bool:
     """Whether the runs can test a claim: they vary the loss and one of the claims' axes."""
     done, _ = labelled(trials)
-    return len(done) > 0 and done[LOSS_COLUMN].nunique() > 1 and any(c in done and done[c].nunique() > 1 for c in (INIT, DECAY))
+    return (
+        len(done) > 0
+        and done[LOSS_COLUMN].nunique() > 1
+        and any(c in done and done[c].nunique() > 1 for c in (INIT, DECAY))
+    )
 
 
 def format_claims(table: pd.DataFrame) -> str:
@@ -227,8 +374,25 @@ def format_claims(table: pd.DataFrame) -> str:
         for _, r in testable.iterrows():
             ci = "" if pd.isna(r["ci_low"]) else f" [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
             paper = f"{r['paper']}: {r['agrees']}" if r["paper"] else ""
-            rows.append([r["claim"], r["loss"], r["statement"], f"{r['statistic']} {r['value']:.3g}{ci}", str(r["n"]), r["verdict"], paper, r["why"]])
-        lines.append(text_table(["claim", "loss", "statement", "estimate [95% interval]", "n", "verdict", "the paper", "note"], rows, indent=""))
+            rows.append(
+                [
+                    r["claim"],
+                    r["loss"],
+                    r["statement"],
+                    f"{r['statistic']} {r['value']:.3g}{ci}",
+                    str(r["n"]),
+                    r["verdict"],
+                    paper,
+                    r["why"],
+                ]
+            )
+        lines.append(
+            text_table(
+                ["claim", "loss", "statement", "estimate [95% interval]", "n", "verdict", "the paper", "note"],
+                rows,
+                indent="",
+            )
+        )
     untestable = table[table["verdict"] == UNTESTABLE]
     for (claim, why), rows in untestable.groupby(["claim", "why"], sort=False):
         lines.append(f"{claim}: not testable for {', '.join(dict.fromkeys(rows['loss']))}: {why}")

@@ -32,7 +32,20 @@ REFERENCES = ("ce", "bce")
 CONFIDENCE = 0.95
 MIN_WILCOXON = 6  # below 6 pairs the signed-rank test cannot reach p < 0.05 (two-sided)
 # The final-epoch metrics compared, and those compared as log10
-LOGGED = ["test/acc", "test/uniform_acc", "train/nc1", "test/nc1", "train/cdnv", "train/nc2_h", "train/nc2_w", "train/nc3", "test/nc4", "test/ncc_acc", "test/compactness", "test/distinctiveness"]
+LOGGED = [
+    "test/acc",
+    "test/uniform_acc",
+    "train/nc1",
+    "test/nc1",
+    "train/cdnv",
+    "train/nc2_h",
+    "train/nc2_w",
+    "train/nc3",
+    "test/nc4",
+    "test/ncc_acc",
+    "test/compactness",
+    "test/distinctiveness",
+]
 LOG10 = {"train/nc1", "test/nc1", "train/cdnv"}
 # (name, trials column or None for the derived bias position, compared as log10)
 COMPARED = [(name, f"final/{name}", name in LOG10) for name in LOGGED] + [("train/bias_position", None, False)]
@@ -56,7 +69,13 @@ def metric_values(trials: pd.DataFrame) -> pd.DataFrame:
     """One column per COMPARED metric (log10 where marked; a non-positive value has no log: NaN)."""
     out = pd.DataFrame(index=trials.index)
     for name, source, log in COMPARED:
-        values = bias_position(trials) if source is None else pd.to_numeric(trials[source], errors="coerce") if source in trials else pd.Series(np.nan, index=trials.index)
+        values = (
+            bias_position(trials)
+            if source is None
+            else pd.to_numeric(trials[source], errors="coerce")
+            if source in trials
+            else pd.Series(np.nan, index=trials.index)
+        )
         out[name] = np.log10(values.where(values > 0)) if log else values
     return out
 
@@ -84,7 +103,15 @@ def compare_values(a: pd.Series, b: pd.Series) -> dict:
     seed within a setting; finite values only): paired t (and Wilcoxon from 6 pairs) on the keys
     they share (one pair: the difference alone, no interval), else Welch's t-test on all of each."""
     shared = a.index.intersection(b.index)
-    row = {"n_loss": a.size, "n_reference": b.size, "mean_diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan, "p_wilcoxon": math.nan}
+    row = {
+        "n_loss": a.size,
+        "n_reference": b.size,
+        "mean_diff": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "p": math.nan,
+        "p_wilcoxon": math.nan,
+    }
     if shared.size >= 1 and a.index.is_unique and b.index.is_unique:
         x, y = a[shared].to_numpy(), b[shared].to_numpy()
         row.update(test="paired t", n=int(shared.size), mean_diff=float(np.mean(x - y)))
@@ -135,7 +162,10 @@ def comparisons(trials: pd.DataFrame, references=REFERENCES, required: bool = Fa
     present = sorted(set(everyone.loc[finished_mask, LOSS_COLUMN]))
     missing = [r for r in references if r not in present]
     if required and missing:
-        raise MissingReference(f"no finished trials with loss {', '.join(map(repr, missing))} to compare against; the losses in these runs: {', '.join(present) or 'none'}")
+        raise MissingReference(
+            f"no finished trials with loss {', '.join(map(repr, missing))} to compare against; the losses in "
+            f"these runs: {', '.join(present) or 'none'}"
+        )
     values = metric_values(everyone)
     rows = []
     for key, cell in everyone.groupby(setting, dropna=False, sort=True) if setting else [((), everyone)]:
@@ -154,10 +184,33 @@ def comparisons(trials: pd.DataFrame, references=REFERENCES, required: bool = Fa
                     a, b = _by_seed(values[name], mine), _by_seed(values[name], ref)
                     if a.empty and b.empty:
                         continue
-                    row = {**dict(zip(setting, key)), "loss": loss, "reference": reference, "metric": name, "scale": "log10" if log else "linear"}
+                    row = {
+                        **dict(zip(setting, key)),
+                        "loss": loss,
+                        "reference": reference,
+                        "metric": name,
+                        "scale": "log10" if log else "linear",
+                    }
                     row.update(compare_values(a, b), excluded=involved - a.size - b.size)
                     rows.append(row)
-    columns = [*setting, "loss", "reference", "metric", "scale", "test", "n", "n_loss", "n_reference", "mean_diff", "ci_low", "ci_high", "p", "p_wilcoxon", "p_holm", "excluded"]
+    columns = [
+        *setting,
+        "loss",
+        "reference",
+        "metric",
+        "scale",
+        "test",
+        "n",
+        "n_loss",
+        "n_reference",
+        "mean_diff",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_wilcoxon",
+        "p_holm",
+        "excluded",
+    ]
     table = pd.DataFrame(rows, columns=[c for c in columns if c != "p_holm"])
     table["p_holm"] = holm(table["p"]) if len(table) else pd.Series(dtype="float64")
     for column in ("n", "n_loss", "n_reference", "excluded"):
@@ -167,9 +220,19 @@ def comparisons(trials: pd.DataFrame, references=REFERENCES, required: bool = Fa
 
 def format_comparison(row: pd.Series, setting: list[str]) -> str:
     """`bce - ce  test/uniform_acc  +0.010 [+0.004, +0.016]  p=0.011  n=3` (with the setting first)."""
-    where = " / ".join(f"{c.rsplit('.', 1)[-1]}={row[c]:.4g}" if isinstance(row[c], float) else f"{c.rsplit('.', 1)[-1]}={row[c]}" for c in setting)
+    where = " / ".join(
+        f"{c.rsplit('.', 1)[-1]}={row[c]:.4g}" if isinstance(row[c], float) else f"{c.rsplit('.', 1)[-1]}={row[c]}"
+        for c in setting
+    )
     scale = " (log10)" if row["scale"] == "log10" else ""
-    ci = ("[1 seed: no interval]" if row["n"] == 1 else "[no interval]") if pd.isna(row["ci_low"]) else f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
+    ci = (
+        ("[1 seed: no interval]" if row["n"] == 1 else "[no interval]")
+        if pd.isna(row["ci_low"])
+        else f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
+    )
     p = "p=n/a" if pd.isna(row["p"]) else f"p={row['p']:.2g} (Holm {row['p_holm']:.2g})"
     test = "" if row["test"] == "paired t" else f"  {row['test']}"
-    return f"{where + '  ' if where else ''}{row['loss']} - {row['reference']}  {row['metric']}{scale}  {row['mean_diff']:+.3g} {ci}  {p}  n={row['n']}{test}"
+    return (
+        f"{where + '  ' if where else ''}{row['loss']} - {row['reference']}  {row['metric']}{scale}  "
+        f"{row['mean_diff']:+.3g} {ci}  {p}  n={row['n']}{test}"
+    )

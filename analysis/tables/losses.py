@@ -44,11 +44,19 @@ def labelled(trials: pd.DataFrame, every_status: bool = False) -> tuple[pd.DataF
     varied = varied_columns(done)
     # A key shows in the label where it varies within one loss: cosface's margin 0.35 and arcface's
     # 0.5 are two losses' defaults, not a swept value.
-    params = [c for c in varied if c.startswith("loss.") and c != LOSS_KEY and done.groupby(LOSS_KEY)[c].nunique().max() > 1]
+    params = [
+        c for c in varied if c.startswith("loss.") and c != LOSS_KEY and done.groupby(LOSS_KEY)[c].nunique().max() > 1
+    ]
     setting = [c for c in varied if not c.startswith("loss.")]
 
     def label(row: pd.Series) -> str:
-        shown = [f"{c.removeprefix('loss.')}={row[c]:g}" if isinstance(row[c], float) else f"{c.removeprefix('loss.')}={row[c]}" for c in params if pd.notna(row[c])]
+        shown = [
+            f"{c.removeprefix('loss.')}={row[c]:g}"
+            if isinstance(row[c], float)
+            else f"{c.removeprefix('loss.')}={row[c]}"
+            for c in params
+            if pd.notna(row[c])
+        ]
         return f"{row[LOSS_KEY]}({', '.join(shown)})" if shown else str(row[LOSS_KEY])
 
     out = normalized(trials) if every_status else done
@@ -74,7 +82,12 @@ def loss_table(trials: pd.DataFrame) -> pd.DataFrame:
         stats = stats.merge(fraction, on=by, how="left")
     order = {loss: i for i, loss in enumerate(ordered_losses(done[LOSS_KEY]))}
     rank = stats[LOSS_COLUMN].str.split("(", n=1).str[0].map(order)
-    return stats.assign(_rank=rank).sort_values([*setting, "_rank", LOSS_COLUMN]).drop(columns="_rank").reset_index(drop=True)
+    return (
+        stats.assign(_rank=rank)
+        .sort_values([*setting, "_rank", LOSS_COLUMN])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def format_loss_table(table: pd.DataFrame) -> str:

@@ -26,10 +26,24 @@ SELECTIONS = ("best", "final")
 ACCURACY_METRICS = ["test/acc", "test/uniform_acc", "train/acc", "train/uniform_acc"]
 FEATURE_METRICS = ["test/compactness", "test/distinctiveness", "train/compactness", "train/distinctiveness"]
 BIAS_METRICS = [
-    *(f"train/{m}" for m in ("bias_mean", "bias_std", "pos_score_mean", "pos_score_std", "neg_score_mean",
-                             "neg_score_std", "uniform_acc", "uniform_acc_at_bias", "acc", "bias_residual")),
-    "test/acc", "test/uniform_acc",
-]  # fmt: skip
+    *(
+        f"train/{m}"
+        for m in (
+            "bias_mean",
+            "bias_std",
+            "pos_score_mean",
+            "pos_score_std",
+            "neg_score_mean",
+            "neg_score_std",
+            "uniform_acc",
+            "uniform_acc_at_bias",
+            "acc",
+            "bias_residual",
+        )
+    ),
+    "test/acc",
+    "test/uniform_acc",
+]
 
 
 def metric_name(metric: str) -> str:
@@ -43,7 +57,11 @@ def _typed_empty(columns: list[str]) -> pd.DataFrame:
     def dtype(column: str) -> str:
         if column == "n" or column.endswith("_n"):
             return "int64"
-        return "str" if column in ("axis", "loss", "selection", "data.name", "model.name", "optim.name", "train.augment") else "float64"
+        return (
+            "str"
+            if column in ("axis", "loss", "selection", "data.name", "model.name", "optim.name", "train.augment")
+            else "float64"
+        )
 
     return pd.DataFrame({column: pd.Series(dtype=dtype(column)) for column in columns})
 
@@ -131,4 +149,8 @@ def bias_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 def paper_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """All the paper's tables by the file stem they are meant to be written under."""
-    return {"paper_accuracy": accuracy_table(trials), "paper_features": feature_table(trials), "paper_bias": bias_table(trials)}
+    return {
+        "paper_accuracy": accuracy_table(trials),
+        "paper_features": feature_table(trials),
+        "paper_bias": bias_table(trials),
+    }

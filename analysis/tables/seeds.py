@@ -33,7 +33,14 @@ def describe(values) -> dict[str, float]:
     sem = float(stats.sem(v))
     # A spread of exactly 0 (CE's mean bias never moves): the interval is the point itself.
     low, high = (mean, mean) if sem == 0 else stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=sem)
-    return {"n": n, "mean": mean, "std": float(np.std(v, ddof=1)), "sem": sem, "ci_low": float(low), "ci_high": float(high)}
+    return {
+        "n": n,
+        "mean": mean,
+        "std": float(np.std(v, ddof=1)),
+        "sem": sem,
+        "ci_low": float(low),
+        "ci_high": float(high),
+    }
 
 
 def seed_stats(frame: pd.DataFrame, by: list[str], sources: dict[str, str]) -> pd.DataFrame:

@@ -46,7 +46,9 @@ def varied_columns(trials: pd.DataFrame) -> list[str]:
 
 def bias_inside_scores(trials: pd.DataFrame) -> pd.Series:
     """Does the mean final bias lie strictly between the mean negative and positive scores?"""
-    return (trials["final/train/neg_score_mean"] < trials["final/train/bias_mean"]) & (trials["final/train/bias_mean"] < trials["final/train/pos_score_mean"])
+    return (trials["final/train/neg_score_mean"] < trials["final/train/bias_mean"]) & (
+        trials["final/train/bias_mean"] < trials["final/train/pos_score_mean"]
+    )
 
 
 def summary_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -68,10 +70,15 @@ def claim_7a(trials: pd.DataFrame) -> list[str]:
     if len(ce):
         drift = (ce["final/train/bias_mean"] - ce["classifier.bias_init_mean"]).abs().max()
         inside = int(bias_inside_scores(ce).sum())
-        lines.append(f"CE : final mean bias - initial mean: max |diff| = {drift:.3g} over {len(ce)} trials (the bias stays put); bias between neg and pos scores in {inside}/{len(ce)}")
+        lines.append(
+            f"CE : final mean bias - initial mean: max |diff| = {drift:.3g} over {len(ce)} trials (the bias "
+            f"stays put); bias between neg and pos scores in {inside}/{len(ce)}"
+        )
     if len(bce):
         inside = int(bias_inside_scores(bce).sum())
-        lines.append(f"BCE: bias between the mean negative and positive scores in {inside}/{len(bce)} trials, whatever the init")
+        lines.append(
+            f"BCE: bias between the mean negative and positive scores in {inside}/{len(bce)} trials, whatever the init"
+        )
     return lines
 
 
@@ -87,10 +94,18 @@ def settings_table(trials: pd.DataFrame, statuses: pd.Series | None = None) -> p
     done = frame[frame["status"] == "finished"] if "status" in frame else frame
     stats = seed_stats(done, by, {label: column for column, label in SHOWN.items() if column in done})
     if "status" in frame:
-        counts = frame.groupby(by, dropna=False)["_counted" if statuses is not None else "status"].agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items())).rename("trials")
+        counts = (
+            frame.groupby(by, dropna=False)["_counted" if statuses is not None else "status"]
+            .agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items()))
+            .rename("trials")
+        )
         stats = stats.merge(counts.reset_index(), on=by, how="outer")
     if {"final/train/bias_mean", "final/train/neg_score_mean", "final/train/pos_score_mean"} <= set(done):
-        inside = done.assign(_inside=bias_inside_scores(done)).groupby(by, dropna=False)["_inside"].agg(lambda s: f"{int(s.sum())}/{len(s)}")
+        inside = (
+            done.assign(_inside=bias_inside_scores(done))
+            .groupby(by, dropna=False)["_inside"]
+            .agg(lambda s: f"{int(s.sum())}/{len(s)}")
+        )
         stats = stats.merge(inside.rename("bias in (neg,pos)").reset_index(), on=by, how="left")
     return stats.drop(columns=["_all"], errors="ignore")
 
@@ -116,7 +131,10 @@ def format_summary(trials: pd.DataFrame, per_trial: bool = False) -> str:
     """The per-trial table (or, for a sweep with seeds or many trials and without `per_trial`, the
     per-setting one) and the claim-7a lines."""
     if per_setting(trials) and not per_trial:
-        text = f"Per setting ({len(trials)} trials; mean ± half-width of the 95% t interval over seeds; per trial: --per-trial, or trials.parquet):\n"
+        text = (
+            f"Per setting ({len(trials)} trials; mean ± half-width of the 95% t interval over seeds; per "
+            "trial: --per-trial, or trials.parquet):\n"
+        )
         text += format_settings(trials)
     else:
         table = summary_table(trials.sort_values("run_name"))

@@ -21,7 +21,10 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     """Parquet next to Tune's results, the summary tables, and where everything is."""
 
     try:
-        exported = with_backoff(lambda: export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id), "reading the runs back for the tables")
+        exported = with_backoff(
+            lambda: export_to(uri, sweep.spec.experiment, outcome.results_dir, outcome.parent_run_id),
+            "reading the runs back for the tables",
+        )
     except NoRuns as exc:  # no trial got as far as starting
         print(f"no results to export: {exc}", file=sys.stderr)
         if outcome.interrupted:
@@ -31,13 +34,23 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     outcome.exported = exported  # for `ncsweep tune`, which picks the best trials from it
     print()
     print_results(exported, per_trial, after_run=True)
-    statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (sweep.total - len(outcome.statuses))
+    statuses = list(outcome.statuses.values()) + ["interrupted" if outcome.interrupted else "not run"] * (
+        sweep.total - len(outcome.statuses)
+    )
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"\n{sweep.total} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     from mlflow.tracking import MlflowClient
 
     local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
-    publish_summary(MlflowClient(uri), outcome.parent_run_id, counts, outcome.wall_s, exported.trials, local, sweep.spec.resources.gpu)
+    publish_summary(
+        MlflowClient(uri),
+        outcome.parent_run_id,
+        counts,
+        outcome.wall_s,
+        exported.trials,
+        local,
+        sweep.spec.resources.gpu,
+    )
     print_files(exported)
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))

@@ -27,17 +27,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep")
     p.add_argument("--no-data-check", action="store_true", help="only check the file (e.g. one meant for a cluster)")
     p.add_argument("--cluster", metavar="gpus=N,cpus=N", help="say how many trials such a cluster runs at once")
-    p.add_argument("--bench", metavar="BENCH.json", help="with --cluster: estimate the wall time and GPU hours from what `ncsweep bench` measured")
+    p.add_argument(
+        "--bench",
+        metavar="BENCH.json",
+        help="with --cluster: estimate the wall time and GPU hours from what `ncsweep bench` measured",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="run a sweep on Ray Tune (local, or the cluster in RAY_ADDRESS)")
     p.add_argument("sweep")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Tune results, checkpoints, Parquet: a folder every node sees, or s3://... (default ./{DEFAULT_STORAGE})")
+    p.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help=f"Tune results, checkpoints, Parquet: a folder every node sees, or s3://... (default ./{DEFAULT_STORAGE})",
+    )
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
-    p.add_argument("--wait-for-resources", action="store_true", help="start even when no node can hold a trial yet (an autoscaling cluster will add one)")
-    p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output (configuration box, trial tables)")
-    p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds (always in trials.parquet)")
+    p.add_argument(
+        "--wait-for-resources",
+        action="store_true",
+        help="start even when no node can hold a trial yet (an autoscaling cluster will add one)",
+    )
+    p.add_argument(
+        "--verbose", action="store_true", help="also Ray Tune's own console output (configuration box, trial tables)"
+    )
+    p.add_argument(
+        "--per-trial",
+        action="store_true",
+        help="summary: one row per trial even for a sweep with seeds (always in trials.parquet)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an interrupted sweep from its results folder (same MLflow parent run)")
@@ -50,10 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep")
     p.add_argument("--address", help="Ray dashboard URL, e.g. http://HEAD:8265 (default $RAY_API_SERVER_ADDRESS)")
     p.add_argument("--follow", action="store_true", help="stream the job's logs and exit with its outcome")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI the cluster can reach (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
-    p.add_argument("--storage", default=CLUSTER_STORAGE, help=f"Tune storage on the cluster: shared folder or s3://... (default {CLUSTER_STORAGE} on the head)")
+    p.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI the cluster can reach (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)",
+    )
+    p.add_argument(
+        "--storage",
+        default=CLUSTER_STORAGE,
+        help=f"Tune storage on the cluster: shared folder or s3://... (default {CLUSTER_STORAGE} on the head)",
+    )
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
-    p.add_argument("--wait-for-resources", action="store_true", help="let the job wait for nodes an autoscaler will add (else a trial no node can hold is exit 2)")
+    p.add_argument(
+        "--wait-for-resources",
+        action="store_true",
+        help="let the job wait for nodes an autoscaler will add (else a trial no node can hold is exit 2)",
+    )
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("jobs", help="status, logs or stop of a submitted sweep")
@@ -63,24 +92,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("list", help="the registered losses, classifier heads, models, datasets, optimizers, schedules, augmentations and metrics, with their own keys")
-    p.add_argument("what", nargs="*", metavar="losses|classifiers|models|datasets|optimizers|schedules|augmentations|metrics")
-    p.add_argument("--markdown", action="store_true", help="as the Markdown tables of docs/plugins.md and docs/metrics.md")
+    p = sub.add_parser(
+        "list",
+        help="the registered losses, classifier heads, models, datasets, optimizers, schedules, augmentations "
+        "and metrics, with their own keys",
+    )
+    p.add_argument(
+        "what", nargs="*", metavar="losses|classifiers|models|datasets|optimizers|schedules|augmentations|metrics"
+    )
+    p.add_argument(
+        "--markdown", action="store_true", help="as the Markdown tables of docs/plugins.md and docs/metrics.md"
+    )
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("train", help="run one trial in this process (no Ray, no MLflow)")
     p.add_argument("trial", nargs="?", help="a YAML file of trial config sections")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. loss.name=bce")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. loss.name=bce"
+    )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("bench", help="training images/s on this device: vs the official loader, bf16/channels_last/compile, packed copies")
-    p.add_argument("trial", nargs="?", help="a YAML file of trial config sections (default: CIFAR-10 ResNet-18, batch 128)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. train.batch_size=256")
-    p.add_argument("--pack", metavar="N,N,...", help="also N copies at once on the device, e.g. 1,2,4 (as Ray packs trials with gpu: 1/N)")
-    p.add_argument("--reference", action="store_true", help="also the official code's loader (torchvision Dataset + DataLoader) and the ratio")
+    p = sub.add_parser(
+        "bench",
+        help="training images/s on this device: vs the official loader, bf16/channels_last/compile, packed copies",
+    )
+    p.add_argument(
+        "trial", nargs="?", help="a YAML file of trial config sections (default: CIFAR-10 ResNet-18, batch 128)"
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="dotted override, e.g. train.batch_size=256"
+    )
+    p.add_argument(
+        "--pack",
+        metavar="N,N,...",
+        help="also N copies at once on the device, e.g. 1,2,4 (as Ray packs trials with gpu: 1/N)",
+    )
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="also the official code's loader (torchvision Dataset + DataLoader) and the ratio",
+    )
     p.add_argument("--quick", action="store_true", help="fewer steps and a smaller data file (minutes on a CPU)")
-    p.add_argument("--cpus", type=int, help="CPUs a trial gets: loader workers and CPU threads (default: this machine's)")
-    p.add_argument("--json", default="ncsweep_bench.json", help="where to write the table (default ./ncsweep_bench.json)")
+    p.add_argument(
+        "--cpus", type=int, help="CPUs a trial gets: loader workers and CPU threads (default: this machine's)"
+    )
+    p.add_argument(
+        "--json", default="ncsweep_bench.json", help="where to write the table (default ./ncsweep_bench.json)"
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("analyze", help="MLflow runs -> trials.parquet and epochs.parquet (--paper: tables, figures)")
@@ -89,11 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--tracking-uri")
     p.add_argument("--paper", action="store_true", help="also the paper's tables (Parquet) and figures (PNG)")
-    p.add_argument("--reference", action="append", metavar="LOSS", help="compare every loss against this one (repeat for several; default ce and bce where present)")
-    p.add_argument("--include-stopped", action="store_true", help="count trials a scheduler stopped early in the final-epoch tables (at the epoch they stopped)")
-    p.add_argument("--claims", action="store_true", help="the paper's claims table even when the runs vary none of its axes")
+    p.add_argument(
+        "--reference",
+        action="append",
+        metavar="LOSS",
+        help="compare every loss against this one (repeat for several; default ce and bce where present)",
+    )
+    p.add_argument(
+        "--include-stopped",
+        action="store_true",
+        help="count trials a scheduler stopped early in the final-epoch tables (at the epoch they stopped)",
+    )
+    p.add_argument(
+        "--claims", action="store_true", help="the paper's claims table even when the runs vary none of its axes"
+    )
     p.add_argument("--per-trial", action="store_true", help="summary: one row per trial even for a sweep with seeds")
-    p.add_argument("--format", metavar="md,latex", help="also every summary table as Markdown and/or LaTeX (mean ± CI, best per column in bold)")
+    p.add_argument(
+        "--format",
+        metavar="md,latex",
+        help="also every summary table as Markdown and/or LaTeX (mean ± CI, best per column in bold)",
+    )
     p.set_defaults(func=cmd_analyze)
 
     add_tune(sub)

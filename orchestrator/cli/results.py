@@ -19,7 +19,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     uri = resolve_tracking_uri(args.tracking_uri, None)
     try:
-        exported = export(uri, args.experiment, Path(args.out), args.parent, references=args.reference, claims=args.claims or None, include_stopped=args.include_stopped)
+        exported = export(
+            uri,
+            args.experiment,
+            Path(args.out),
+            args.parent,
+            references=args.reference,
+            claims=args.claims or None,
+            include_stopped=args.include_stopped,
+        )
     except NoRuns as exc:
         raise BadInput(f"--experiment {args.experiment}: {exc}") from None
     except MissingReference as exc:

@@ -17,7 +17,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.sweep}: {sweep.total} trials")
     else:
         points = len(sweep.points())
-        print(f"{args.sweep}: {sweep.total} trials ({points} points x {search.num_samples} {search.algorithm} samples x {len(sweep.spec.seeds)} seeds)")
+        print(
+            f"{args.sweep}: {sweep.total} trials ({points} points x {search.num_samples} {search.algorithm} "
+            f"samples x {len(sweep.spec.seeds)} seeds)"
+        )
     for key, values in sweep.varied().items():
         print(f"  {key}: {', '.join(map(str, values))}")
     if search is not None:
@@ -26,7 +29,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"  {key}: {distribution.describe()}")
         if sweep.spec.scheduler is not None:
             asha = sweep.spec.scheduler
-            print(f"early stopping: ASHA, grace period {asha.grace_period} epochs, reduction factor {asha.reduction_factor:g}")
+            print(
+                f"early stopping: ASHA, grace period {asha.grace_period} epochs, reduction factor "
+                f"{asha.reduction_factor:g}"
+            )
     if args.bench and not args.cluster:
         raise BadInput("--bench: the estimate needs the cluster too, e.g. --cluster gpus=8,cpus=64")
     if args.cluster:
@@ -34,17 +40,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         cluster = parse_cluster(args.cluster)
         res = sweep.spec.resources
-        fit = capacity(res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), sweep.total, sweep.spec.max_concurrent)
+        fit = capacity(
+            res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), sweep.total, sweep.spec.max_concurrent
+        )
         if fit.at_once == 0:
-            raise BadInput(f"{args.sweep}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on --cluster {args.cluster}")
-        print(f"on {args.cluster}: {fit.at_once} trials at once (limited by {fit.limited_by}; cpu {res.cpu:g}, gpu {res.gpu:g} per trial), {fit.waves} waves")
+            raise BadInput(
+                f"{args.sweep}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on "
+                f"--cluster {args.cluster}"
+            )
+        print(
+            f"on {args.cluster}: {fit.at_once} trials at once (limited by {fit.limited_by}; cpu {res.cpu:g}, "
+            f"gpu {res.gpu:g} per trial), {fit.waves} waves"
+        )
         if args.bench:
             from orchestrator.cluster.cost import estimate, load_bench
             from orchestrator.output.progress import format_duration
 
             cost = estimate(sweep, cluster, load_bench(args.bench))
             print(
-                f"estimate: {format_duration(cost.wall_s)} wall time, {cost.trial_hours:.3g} trial hours, {cost.gpu_hours:.3g} GPU hours (training and metrics passes; not the seconds each trial takes to start)"
+                f"estimate: {format_duration(cost.wall_s)} wall time, {cost.trial_hours:.3g} trial hours, "
+                f"{cost.gpu_hours:.3g} GPU hours (training and metrics passes; not the seconds each trial takes "
+                "to start)"
             )
             for note in cost.notes:
                 print(f"  {note}")
@@ -103,7 +119,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     info = read_run_info(results_dir)
     sweep = sweep_from_text(info.sweep_path, info.sweep_text)
     if sweep.spec.search is not None:
-        raise BadInput(f"{results_dir}: sweep {sweep.spec.name!r} has a search, which cannot be resumed (its searcher's state is per point); run it again. Nothing was started.")
+        raise BadInput(
+            f"{results_dir}: sweep {sweep.spec.name!r} has a search, which cannot be resumed (its searcher's "
+            "state is per point); run it again. Nothing was started."
+        )
     check_inputs((t.config for t in sweep.trials), info.sweep_path)
     check_reachable(info.tracking_uri, f"{results_dir}: tracking store")
     outcome = resume_sweep(sweep, info, results_dir, args.verbose)

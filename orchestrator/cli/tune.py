@@ -34,10 +34,16 @@ def check_tunable(sweep, per: str, best: Path) -> None:
     best file that exists (it would be overwritten)."""
     spec = sweep.spec
     if spec.search is None:
-        raise BadInput(f"{sweep.path}: search: missing; `ncsweep tune` tunes what the search: section samples (see sweeps/search/tune_losses.yaml)")
+        raise BadInput(
+            f"{sweep.path}: search: missing; `ncsweep tune` tunes what the search: section samples (see "
+            "sweeps/search/tune_losses.yaml)"
+        )
     keys = [*(spec.grid or {}), *dict.fromkeys(k for case in spec.cases for k in case)]
     if per not in keys:
-        raise BadInput(f"--per {per}: the sweep's grid and cases do not set it; allowed: {', '.join(keys) or 'none (add a grid, e.g. loss.name: [ce, bce])'}")
+        raise BadInput(
+            f"--per {per}: the sweep's grid and cases do not set it; allowed: "
+            f"{', '.join(keys) or 'none (add a grid, e.g. loss.name: [ce, bce])'}"
+        )
     if best.exists():
         raise BadInput(f"--best {best}: exists; name another file (nothing was started)")
 
@@ -73,12 +79,16 @@ def best_sweep_text(sweep, chosen: dict[str, dict[str, Any]], path: Path) -> str
     for key in DROPPED:
         raw.pop(key, None)
     raw["name"] = f"{spec.name}-best"
-    raw["description"] = f"The best configuration of each point of {spec.name} on {spec.search.metric}, x {len(spec.final_seeds)} seeds (ncsweep tune)"
+    raw["description"] = (
+        f"The best configuration of each point of {spec.name} on {spec.search.metric}, x "
+        f"{len(spec.final_seeds)} seeds (ncsweep tune)"
+    )
     points = sweep.points()
     raw["cases"] = [{**dict(points[point].overrides), **choice["sampled"]} for point, choice in chosen.items()]
     raw["seeds"] = list(spec.final_seeds)
     lines = [
-        f"# Written by `ncsweep tune {sweep.path}`: each point's best of {spec.search.num_samples} {spec.search.algorithm} samples",
+        f"# Written by `ncsweep tune {sweep.path}`: each point's best of {spec.search.num_samples} "
+        f"{spec.search.algorithm} samples",
         f"# x {len(spec.seeds)} seeds on {spec.search.metric} ({spec.search.mode}, mean over seeds at the last epoch):",
         *(f"#   {point}: {choice['mean']:.4f} over {choice['seeds']} seeds" for point, choice in chosen.items()),
         f"# Rerun it: ncsweep run {path}",
@@ -91,7 +101,12 @@ def print_chosen(chosen: dict[str, dict[str, Any]], metric: str) -> None:
     rows = [
         [
             point,
-            *(f"{choice['sampled'].get(k, ''):.4g}" if isinstance(choice["sampled"].get(k), float) else str(choice["sampled"].get(k, "")) for k in keys),
+            *(
+                f"{choice['sampled'].get(k, ''):.4g}"
+                if isinstance(choice["sampled"].get(k), float)
+                else str(choice["sampled"].get(k, ""))
+                for k in keys
+            ),
             f"{choice['mean']:.4f}",
             str(choice["seeds"]),
         ]
@@ -110,7 +125,11 @@ def cmd_tune(args) -> int:
     best_path = Path(args.best)
     check_tunable(sweep, args.per, best_path)
     uri = ready_to_run(sweep, args)
-    print(f"Tuning: the same search at each value of {args.per}, then the best of each with seeds {list(sweep.spec.final_seeds)}", flush=True)
+    print(
+        f"Tuning: the same search at each value of {args.per}, then the best of each with seeds "
+        f"{list(sweep.spec.final_seeds)}",
+        flush=True,
+    )
     outcome = run_sweep(sweep, uri, args.storage, args.max_concurrent, args.wait_for_resources, args.verbose)
     code = report_outcome(sweep, uri, outcome, args.per_trial)
     if outcome.interrupted or outcome.exported is None:
@@ -132,12 +151,22 @@ def cmd_tune(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("tune", help="the same search for each value of --per, then each one's best with final_seeds: a fair comparison")
+    p = sub.add_parser(
+        "tune", help="the same search for each value of --per, then each one's best with final_seeds: a fair comparison"
+    )
     p.add_argument("sweep")
-    p.add_argument("--per", required=True, metavar="KEY", help="the axis compared, a key the grid or cases set, e.g. loss.name")
-    p.add_argument("--best", default="best.yaml", help="where the chosen configurations are written as a sweep file (default ./best.yaml; never overwritten)")
+    p.add_argument(
+        "--per", required=True, metavar="KEY", help="the axis compared, a key the grid or cases set, e.g. loss.name"
+    )
+    p.add_argument(
+        "--best",
+        default="best.yaml",
+        help="where the chosen configurations are written as a sweep file (default ./best.yaml; never overwritten)",
+    )
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: spec, MLFLOW_TRACKING_URI, ./mlflow.db)")
-    p.add_argument("--storage", default="ncsweep_results", help="Tune results, checkpoints, Parquet (default ./ncsweep_results)")
+    p.add_argument(
+        "--storage", default="ncsweep_results", help="Tune results, checkpoints, Parquet (default ./ncsweep_results)"
+    )
     p.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     p.add_argument("--wait-for-resources", action="store_true", help="start even when no node can hold a trial yet")
     p.add_argument("--verbose", action="store_true", help="also Ray Tune's own console output")

@@ -40,7 +40,9 @@ def parse_cluster(text: str) -> dict[str, float]:
     return out
 
 
-def capacity(cpu: float, gpu: float, cpus: float, gpus: float, trials: int, max_concurrent: int | None = None) -> Capacity:
+def capacity(
+    cpu: float, gpu: float, cpus: float, gpus: float, trials: int, max_concurrent: int | None = None
+) -> Capacity:
     limits = {"cpus": math.floor(cpus / cpu + 1e-9)}
     if gpu > 0:
         limits["gpus"] = math.floor(gpus / gpu + 1e-9)
@@ -73,7 +75,9 @@ def check_fits(cpu: float, gpu: float, nodes: list[dict[str, float]], where: str
     largest = max(nodes, key=lambda n: (n.get("GPU", 0.0), n.get("CPU", 0.0)), default={})
     raise BadInput(
         f"{source}: {key}: a trial asks for cpu {cpu:g}, gpu {gpu:g}, but no node of {where} can hold that "
-        f"(the largest has cpu {largest.get('CPU', 0.0):g}, gpu {largest.get('GPU', 0.0):g}), so no trial could ever start. "
-        f"Lower {key}, run where such a node exists, or pass --wait-for-resources for an autoscaling cluster that will add one. "
+        f"(the largest has cpu {largest.get('CPU', 0.0):g}, gpu {largest.get('GPU', 0.0):g}), so no trial could "
+        "ever start. "
+        f"Lower {key}, run where such a node exists, or pass --wait-for-resources for an autoscaling cluster "
+        "that will add one. "
         f"Nothing was started."
     )

@@ -46,7 +46,10 @@ def load_bench(path: str) -> dict:
     except FileNotFoundError:
         raise BadInput(f"--bench {path}: file not found; write one with `ncsweep bench --json {path}`") from None
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
-        raise BadInput(f"--bench {path}: not a JSON file written by `ncsweep bench` (it needs train_size and a row for {SETTING_NOTE!r})") from None
+        raise BadInput(
+            f"--bench {path}: not a JSON file written by `ncsweep bench` (it needs train_size and a row for "
+            f"{SETTING_NOTE!r})"
+        ) from None
     return bench
 
 
@@ -54,16 +57,22 @@ def images_per_s(bench: dict, gpu: float) -> tuple[float, str]:
     """A trial's training rate: the trial's setting, or per copy of `pack n` when trials ask 1/n of a GPU."""
     if 0 < gpu < 1:
         copies = round(1 / gpu)
-        packed = next((r for r in bench["rows"] if r["row"] == f"pack {copies} (aggregate)" and r.get("images_per_s")), None)
+        packed = next(
+            (r for r in bench["rows"] if r["row"] == f"pack {copies} (aggregate)" and r.get("images_per_s")), None
+        )
         if packed is not None:
-            return packed["images_per_s"] / copies, f"pack {copies} ({packed['images_per_s']:.0f} images/s for {copies} copies)"
+            return packed[
+                "images_per_s"
+            ] / copies, f"pack {copies} ({packed['images_per_s']:.0f} images/s for {copies} copies)"
     setting = setting_row(bench)
     return setting["images_per_s"], f"{setting['row']} ({setting['images_per_s']:.0f} images/s)"
 
 
 def trial_seconds(config, bench: dict, rate: float) -> float:
     """One trial's time: its epochs of training, plus the metrics passes at the measured share."""
-    share = next((r["ratio"] for r in bench["rows"] if r["row"].startswith(SHARE_ROW) and r.get("ratio") is not None), 0.0)
+    share = next(
+        (r["ratio"] for r in bench["rows"] if r["row"].startswith(SHARE_ROW) and r.get("ratio") is not None), 0.0
+    )
     epoch = bench["train_size"] / rate
     metrics = share / (1 - share) * epoch if share < 1 else 0.0
     epochs = config.train.epochs
@@ -78,16 +87,23 @@ def estimate(sweep, cluster: dict[str, float], bench: dict) -> Estimate:
     seconds = [trial_seconds(t.config, bench, rate) for t in sweep.trials] * samples
     fit = capacity(res.cpu, res.gpu, cluster["cpus"], cluster.get("gpus", 0.0), len(seconds), sweep.spec.max_concurrent)
     if fit.at_once == 0:
-        raise BadInput(f"{sweep.path}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on the cluster given")
+        raise BadInput(
+            f"{sweep.path}: resources (cpu {res.cpu:g}, gpu {res.gpu:g} per trial): no trial fits on the cluster given"
+        )
     wall = max(sum(seconds) / fit.at_once, max(seconds))
     config = bench.get("config", {})
     notes = [
-        f"from {bench.get('command', 'ncsweep bench')} on {bench.get('device', '?')}: {source}, {config.get('data', {}).get('name', '?')} "
-        f"{config.get('model', {}).get('name', '?')} at batch {config.get('train', {}).get('batch_size', '?')}, {bench['train_size']} training images per epoch"
+        f"from {bench.get('command', 'ncsweep bench')} on {bench.get('device', '?')}: {source}, "
+        f"{config.get('data', {}).get('name', '?')} "
+        f"{config.get('model', {}).get('name', '?')} at batch {config.get('train', {}).get('batch_size', '?')}, "
+        f"{bench['train_size']} training images per epoch"
     ]
     names = {(t.config.data.name, t.config.model.name) for t in sweep.trials}
     if names != {(config.get("data", {}).get("name"), config.get("model", {}).get("name"))}:
-        notes.append(f"the sweep's trials ({', '.join(sorted(f'{d} {m}' for d, m in names))}) differ from the bench's: bench one of them for a closer estimate")
+        notes.append(
+            f"the sweep's trials ({', '.join(sorted(f'{d} {m}' for d, m in names))}) differ from the bench's: "
+            "bench one of them for a closer estimate"
+        )
     if sweep.spec.scheduler is not None:
         notes.append("an upper bound: ASHA stops some trials early")
     hours = sum(seconds) / 3600

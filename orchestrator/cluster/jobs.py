@@ -19,10 +19,28 @@ from orchestrator.cluster.ray_token import token_path, warn_if_readable
 from orchestrator.errors import BadInput
 
 # Never uploaded: environments, local results and stores, caches (Ray also honours .gitignore).
-EXCLUDES = [".git", ".venv", "venv", "ncsweep_results", "ray_results", "mlruns", "mlartifacts", "mlflow.db",
-            "*.parquet", "__pycache__", ".pytest_cache", "*.egg-info", "docs/*.png"]  # fmt: skip
+EXCLUDES = [
+    ".git",
+    ".venv",
+    "venv",
+    "ncsweep_results",
+    "ray_results",
+    "mlruns",
+    "mlartifacts",
+    "mlflow.db",
+    "*.parquet",
+    "__pycache__",
+    ".pytest_cache",
+    "*.egg-info",
+    "docs/*.png",
+]
 # Forwarded so the job's driver can log to an MLflow server that wants credentials.
-FORWARDED_ENV = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_INSECURE_TLS")
+FORWARDED_ENV = (
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_INSECURE_TLS",
+)
 ADDRESS_ENV = "RAY_API_SERVER_ADDRESS"  # the variable `ray job` reads too
 AGENT_WAIT_S = 120
 
@@ -36,7 +54,9 @@ def project_root() -> Path:
 def dashboard_address(address: str | None) -> str:
     address = address or os.environ.get(ADDRESS_ENV)
     if not address:
-        raise BadInput(f"--address: missing; give the Ray dashboard, e.g. --address http://HEAD:8265 (or set {ADDRESS_ENV})")
+        raise BadInput(
+            f"--address: missing; give the Ray dashboard, e.g. --address http://HEAD:8265 (or set {ADDRESS_ENV})"
+        )
     if not address.startswith(("http://", "https://")):
         raise BadInput(f"--address {address}: expected the dashboard's http(s) URL, e.g. http://HEAD:8265 (not ray://)")
     return address.rstrip("/")
@@ -82,7 +102,8 @@ def client(address: str | None):
         hint = (
             f"the token from {source} was refused; set RAY_AUTH_TOKEN to the cluster's token"
             if source
-            else "the head demands a token: set RAY_AUTH_TOKEN to the cluster's token (or RAY_AUTH_TOKEN_PATH to a file holding it)"
+            else "the head demands a token: set RAY_AUTH_TOKEN to the cluster's token (or RAY_AUTH_TOKEN_PATH "
+            "to a file holding it)"
         )
         raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first}); {hint}") from None
     raise BadInput(f"--address {address}: cannot reach the Ray dashboard ({first})") from None
@@ -92,14 +113,28 @@ def job_url(address: str, job_id: str) -> str:
     return f"{address}/#/jobs/{job_id}"
 
 
-def entrypoint(sweep_file: Path, tracking_uri: str, storage: str, max_concurrent: int | None, wait_for_resources: bool = False) -> str:
+def entrypoint(
+    sweep_file: Path, tracking_uri: str, storage: str, max_concurrent: int | None, wait_for_resources: bool = False
+) -> str:
     """The job's driver command, run in the uploaded copy of the project (so `-m` imports it)."""
     root = project_root()
     try:
         relative = sweep_file.resolve().relative_to(root)
     except ValueError:
-        raise BadInput(f"{sweep_file}: outside the project folder {root} that is uploaded to the cluster; move it under {root}") from None
-    args = ["python", "-m", "orchestrator.cli", "run", relative.as_posix(), "--tracking-uri", tracking_uri, "--storage", storage]
+        raise BadInput(
+            f"{sweep_file}: outside the project folder {root} that is uploaded to the cluster; move it under {root}"
+        ) from None
+    args = [
+        "python",
+        "-m",
+        "orchestrator.cli",
+        "run",
+        relative.as_posix(),
+        "--tracking-uri",
+        tracking_uri,
+        "--storage",
+        storage,
+    ]
     if max_concurrent:
         args += ["--max-concurrent", str(max_concurrent)]
     if wait_for_resources:
@@ -119,7 +154,9 @@ def submit(address: str | None, command: str, sweep_name: str) -> tuple[str, str
     deadline = time.monotonic() + AGENT_WAIT_S
     while True:
         try:
-            job_id = jobs.submit_job(entrypoint=command, runtime_env=runtime_env, metadata={"ncsweep.sweep": sweep_name})
+            job_id = jobs.submit_job(
+                entrypoint=command, runtime_env=runtime_env, metadata={"ncsweep.sweep": sweep_name}
+            )
             return job_id, job_url(jobs.get_address(), job_id)
         except RuntimeError as exc:
             if "try again later" not in str(exc) or time.monotonic() > deadline:
@@ -149,7 +186,10 @@ def follow(address: str | None, job_id: str, jobs=None) -> int:
     try:
         asyncio.run(tail())
     except KeyboardInterrupt:
-        print(f"\nstopped following; the job goes on. Stop it with: ncsweep jobs stop {job_id} --address {jobs.get_address()}")
+        print(
+            f"\nstopped following; the job goes on. Stop it with: ncsweep jobs stop {job_id} --address "
+            f"{jobs.get_address()}"
+        )
         return 130
     info = jobs.get_job_info(job_id)
     print(f"job {job_id}: {info.status}" + (f" ({info.message})" if info.message else ""), flush=True)

@@ -30,7 +30,10 @@ def warn_if_readable(path: Path, say=None) -> bool:
     """One warning line when the token file can be read by its group or by others."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        line = f"warning: {path}: the Ray authentication token can be read by other users of this machine (mode {mode:o}); run: chmod 600 {path}"
+        line = (
+            f"warning: {path}: the Ray authentication token can be read by other users of this machine (mode "
+            f"{mode:o}); run: chmod 600 {path}"
+        )
         (say or (lambda text: print(text, file=sys.stderr, flush=True)))(line)
         return True
     return False

@@ -1,5 +1,6 @@
 """`ncsweep list`: every registered loss, classifier head, model, dataset, optimizer, schedule,
-augmentation and metric with its own keys and defaults. The registries (trainers/registry.py, trainers/metrics/registry.py) are the only lists
+augmentation and metric with its own keys and defaults. The registries (trainers/registry.py,
+trainers/metrics/registry.py) are the only lists
 of names; this reads them."""
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from trainers.optim import OPTIMIZERS
 from trainers.schedules import SCHEDULES
 
 FAMILIES = ("losses", "classifiers", "models", "datasets", "optimizers", "schedules", "augmentations", "metrics")
-REGISTRIES = {"losses": LOSSES, "classifiers": CLASSIFIERS, "models": MODELS, "datasets": DATASETS, "optimizers": OPTIMIZERS, "schedules": SCHEDULES}
+REGISTRIES = {
+    "losses": LOSSES,
+    "classifiers": CLASSIFIERS,
+    "models": MODELS,
+    "datasets": DATASETS,
+    "optimizers": OPTIMIZERS,
+    "schedules": SCHEDULES,
+}
 
 
 def metrics_markdown() -> str:
@@ -26,7 +34,9 @@ def metrics_markdown() -> str:
 
     rows = ["| key | definition | module | per layer |", "|---|---|---|---|"]
     for m in METRICS:
-        rows.append(f"| `{m.key}` | {m.definition.replace('|', '&#124;')} | `{m.family}` | {'yes' if m.layers else ''} |")
+        rows.append(
+            f"| `{m.key}` | {m.definition.replace('|', '&#124;')} | `{m.family}` | {'yes' if m.layers else ''} |"
+        )
     return "\n".join(rows)
 
 
@@ -42,7 +52,9 @@ def family_markdown(family: str) -> str:
     if family == "augmentations":
         rows = ["| `train.augment` | what it does | its keys (default) |", "|---|---|---|"]
         for name, cls in AUGMENTATIONS.items():
-            keys = ", ".join(f"`{k}` ({v!r})" if not isinstance(v, BaseModel) else f"`{k}` (section)" for k, v in cls.keys.items())
+            keys = ", ".join(
+                f"`{k}` ({v!r})" if not isinstance(v, BaseModel) else f"`{k}` (section)" for k, v in cls.keys.items()
+            )
             rows.append(f"| `{name}` | {summary(cls.__doc__, 200)} | {keys or '-'} |")
         return "\n".join(rows)
     registry = REGISTRIES[family]
@@ -50,7 +62,10 @@ def family_markdown(family: str) -> str:
     for cls in registry.variants():
         keys = ", ".join(f"`{k}` ({_default(f)})" for k, f in cls.keys().items() if k != "name")
         names = " \\| ".join(f"`{n}`" for n in cls.names())
-        rows.append(f"| {names} | {summary(cls.__doc__, 200).replace('|', '&#124;')} | {keys.replace('|', '&#124;') or '-'} | `{cls.__module__.replace('.', '/')}.py` |")
+        rows.append(
+            f"| {names} | {summary(cls.__doc__, 200).replace('|', '&#124;')} | "
+            f"{keys.replace('|', '&#124;') or '-'} | `{cls.__module__.replace('.', '/')}.py` |"
+        )
     return "\n".join(rows)
 
 
@@ -102,12 +117,19 @@ def print_family(family: str, markdown: bool = False) -> None:
         for name, cls in AUGMENTATIONS.items():
             print(f"  {name}: {summary(cls.__doc__)}")
             if cls.keys:
-                print(f"      keys: {', '.join(f'{k}={v!r}' if not isinstance(v, BaseModel) else k for k, v in cls.keys.items())}")
+                print(
+                    "      keys: "
+                    f"{', '.join(f'{k}={v!r}' if not isinstance(v, BaseModel) else k for k, v in cls.keys.items())}"
+                )
         return
     registry = REGISTRIES[family]
     print(f"{family} (default {registry.default}):")
     for cls in registry.variants():
-        keys = [f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k for k, f in cls.keys().items() if k != "name"]
+        keys = [
+            f"{k}={getattr(f.default, '__name__', f.default)!r}" if not f.is_required() else k
+            for k, f in cls.keys().items()
+            if k != "name"
+        ]
         print(f"  {' | '.join(cls.names())}: {summary(cls.__doc__)}")
         if keys:
             print(f"      keys: {', '.join(keys)}")

@@ -74,7 +74,9 @@ class SweepProgress:
         extra = f"  {key} {last[key]:.4f}" if isinstance(last.get(key), float) else ""
         if last.get("error_file"):
             extra += f"  (traceback: {last['error_file']})"
-        self._print(f"[{len(self.ended)}/{len(self.epochs)}] {name}: {status} after {last.get('epoch', 0)} epochs{extra}")
+        self._print(
+            f"[{len(self.ended)}/{len(self.epochs)}] {name}: {status} after {last.get('epoch', 0)} epochs{extra}"
+        )
 
     # -- what it shows --------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -97,7 +99,10 @@ class SweepProgress:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
         done = sum(self.epochs[n] for n in self.ended if n in self.epochs) + sum(s.epoch for s in self.running.values())
         eta = self.eta_seconds()
-        return f"progress: {counts}; epochs {done}/{sum(self.epochs.values())}; ETA {format_duration(eta) if eta is not None else 'unknown'}"
+        return (
+            f"progress: {counts}; epochs {done}/{sum(self.epochs.values())}; ETA "
+            f"{format_duration(eta) if eta is not None else 'unknown'}"
+        )
 
     def render(self):
         from rich.table import Table
@@ -120,7 +125,9 @@ class SweepProgress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(get_renderable=self.render, console=Console(file=self.out), refresh_per_second=2, transient=True)
+            self._live = Live(
+                get_renderable=self.render, console=Console(file=self.out), refresh_per_second=2, transient=True
+            )
             self._live.start()
             return
         threading.Thread(target=self._lines, daemon=True, name="ncsweep-progress").start()

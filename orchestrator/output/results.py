@@ -25,7 +25,10 @@ def print_losses(exported, only_if_pooled: bool = False) -> None:
     table = exported.losses
     if table is None or (only_if_pooled and len(table) >= (exported.trials["status"] == "finished").sum()):
         return
-    print(f"\nLosses compared (final epoch; mean ± half-width of the 95% t interval over seeds):\n{format_loss_table(table)}")
+    print(
+        "\nLosses compared (final epoch; mean ± half-width of the 95% t interval over "
+        f"seeds):\n{format_loss_table(table)}"
+    )
 
 
 def print_comparisons(exported) -> None:
@@ -36,7 +39,10 @@ def print_comparisons(exported) -> None:
         return
     setting = list(table.columns[: list(table.columns).index("loss")])
     head = table[table["metric"].isin(HEADLINE)]
-    print(f"\nPaired comparisons (loss - reference; mean difference [95% interval], paired t-test p and Holm's over all {len(table)} rows):")
+    print(
+        "\nPaired comparisons (loss - reference; mean difference [95% interval], paired t-test p and Holm's "
+        f"over all {len(table)} rows):"
+    )
     for _, row in head.head(MAX_COMPARISON_LINES).iterrows():
         print("  " + format_comparison(row, setting))
     if len(head) > MAX_COMPARISON_LINES:
@@ -72,7 +78,10 @@ def compare_line(client, experiment: str, uri: str) -> str:
     view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
     if uri.startswith(("http://", "https://")):
         return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
-    return f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: ncsweep.group pools the seeds)"
+    return (
+        f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: "
+        "ncsweep.group pools the seeds)"
+    )
 
 
 def parse_formats(text: str | None) -> list[str]:

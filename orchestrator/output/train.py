@@ -28,7 +28,11 @@ def final_tables(epoch: int, metrics: dict) -> str:
     splits = [s for s in SPLITS if f"{s}/{METRICS.keys()[0]}" in metrics]
     if not splits:
         return ""
-    rows = [[key, *(_number(metrics[f"{s}/{key}"]) for s in splits)] for key in METRICS.keys() if all(f"{s}/{key}" in metrics for s in splits)]
+    rows = [
+        [key, *(_number(metrics[f"{s}/{key}"]) for s in splits)]
+        for key in METRICS.keys()
+        if all(f"{s}/{key}" in metrics for s in splits)
+    ]
     out = [f"metrics at epoch {epoch}:", text_table(["metric", *splits], rows)]
     depth = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith("layers/") and k.endswith("/depth")}
     if depth:
@@ -36,6 +40,8 @@ def final_tables(epoch: int, metrics: dict) -> str:
         layer_rows = []
         for name in sorted(depth, key=depth.get):
             for split in splits:
-                layer_rows.append([name, split, *(_number(metrics.get(f"{split}/layers/{name}/{k}", math.nan)) for k in keys)])
+                layer_rows.append(
+                    [name, split, *(_number(metrics.get(f"{split}/layers/{name}/{k}", math.nan)) for k in keys)]
+                )
         out += [f"per layer at epoch {epoch}, shallowest first:", text_table(["layer", "split", *keys], layer_rows)]
     return "\n".join(out)

@@ -50,7 +50,10 @@ def check_sample_size(configs: list[TrialConfig], source: str) -> None:
         loaded = data.load()
         smallest = smallest_class(loaded.train_labels(), loaded.num_classes)
         if data.sample_size > smallest:
-            raise BadInput(f"{source}: data.sample_size: {data.sample_size} per class, but {data.name}'s smallest training class has {smallest} (allowed: 1 to {smallest})")
+            raise BadInput(
+                f"{source}: data.sample_size: {data.sample_size} per class, but {data.name}'s smallest training "
+                f"class has {smallest} (allowed: 1 to {smallest})"
+            )
 
 
 def check_layers(configs: list[TrialConfig], source: str) -> None:
@@ -58,7 +61,11 @@ def check_layers(configs: list[TrialConfig], source: str) -> None:
     names: an unknown module is bad input naming metrics.layers and the names the model has."""
     from trainers.layers import LayerUnavailable
 
-    distinct = {(c.model.model_dump_json(), c.data.model_dump_json(), repr(c.metrics.layers)): c for c in configs if c.metrics.layers}
+    distinct = {
+        (c.model.model_dump_json(), c.data.model_dump_json(), repr(c.metrics.layers)): c
+        for c in configs
+        if c.metrics.layers
+    }
     for config in distinct.values():
         backbone, _ = config.model.build(config.data.load().input_shape)
         try:

@@ -9,14 +9,30 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from orchestrator.running.search import run_search
-from orchestrator.running.session import SweepOutcome, ensure_ray, fit_tuners, progress_for, quiet_ray, start_sweep, trainable, tune_run_config
+from orchestrator.running.session import (
+    SweepOutcome,
+    ensure_ray,
+    fit_tuners,
+    progress_for,
+    quiet_ray,
+    start_sweep,
+    trainable,
+    tune_run_config,
+)
 from orchestrator.running.storage import RunInfo
 from orchestrator.sweep.spec import Sweep
 from orchestrator.tracking.store import with_backoff
 from orchestrator.tracking.tracker import MlflowTracker
 
 
-def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False, verbose: bool = False) -> SweepOutcome:
+def run_sweep(
+    sweep: Sweep,
+    tracking_uri: str,
+    storage: str,
+    max_concurrent: int | None = None,
+    wait_for_resources: bool = False,
+    verbose: bool = False,
+) -> SweepOutcome:
     if sweep.spec.search is not None:
         return run_search(sweep, tracking_uri, storage, max_concurrent, wait_for_resources, verbose)
     run = start_sweep(sweep, tracking_uri, storage, wait_for_resources, verbose)
@@ -34,8 +50,10 @@ def run_sweep(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int
             trial_dirname_creator=MlflowTracker.trial_name,
         ),
         run_config=tune_run_config(sweep, run.run_name, run.storage, run),
-    )  # fmt: skip
-    print(f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {run.parent_run_id})", flush=True)
+    )
+    print(
+        f"Running {len(trials)} trials of sweep {sweep.spec.name!r} (MLflow parent run {run.parent_run_id})", flush=True
+    )
     print(f"Results:  {run.results_dir}  (if this driver dies: ncsweep resume {run.results_dir})", flush=True)
     return fit_tuners([tuner], run.client, run.tracker, run.results_dir, sweep.total, run.started, run.progress)
 
@@ -52,8 +70,11 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = 
     progress = progress_for(sweep, ended)
     tracker.on_done, tracker.on_result = progress.on_done, progress.on_result
     with_backoff(lambda: client.update_run(info.parent_run_id, status="RUNNING"), "reopening the parent run")
-    print(f"Resuming sweep {sweep.spec.name!r} (MLflow parent run {info.parent_run_id}): "
-          f"{len(ended)} of {len(sweep.trials)} trials had ended", flush=True)  # fmt: skip
+    print(
+        f"Resuming sweep {sweep.spec.name!r} (MLflow parent run {info.parent_run_id}): "
+        f"{len(ended)} of {len(sweep.trials)} trials had ended",
+        flush=True,
+    )
     # The restored Tuner unpickles its callbacks as this process's tracker (see MlflowTracker).
     tuner = tune.Tuner.restore(results_dir, trainable(sweep), resume_unfinished=True, resume_errored=True)
     return fit_tuners([tuner], client, tracker, results_dir, len(sweep.trials), started, progress)

@@ -73,7 +73,9 @@ class SampleNames:
         sampled = dict(trial.config["space"])
         index = trial.config.get(TRIAL_INDEX, trial.config.get(SEED_INDEX, 0))
         seed = self.seeds[index]
-        group = "-".join(part for part in (self.point.group if self.point.overrides else "", self.label(sampled, index)) if part)
+        group = "-".join(
+            part for part in (self.point.group if self.point.overrides else "", self.label(sampled, index)) if part
+        )
         try:
             config = sampled_config(self.config, sampled, seed)
         except BadInput:  # a combination the ranges' ends did not show; the trial reports the error
@@ -101,7 +103,10 @@ def point_tuner(sweep: Sweep, point: Trial, index: int, run: Started, max_concur
     if search.algorithm == "random":
         space[SEED_INDEX] = tune.grid_search(list(range(seeds)))
         # The generator limits its own concurrency (Tune's max_concurrent_trials takes Searchers only).
-        algorithm, samples = BasicVariantGenerator(constant_grid_search=True, random_state=search.seed, max_concurrent=limit or 0), search.num_samples
+        algorithm, samples = (
+            BasicVariantGenerator(constant_grid_search=True, random_state=search.seed, max_concurrent=limit or 0),
+            search.num_samples,
+        )
         limit = None
     else:
         import optuna
@@ -115,23 +120,43 @@ def point_tuner(sweep: Sweep, point: Trial, index: int, run: Started, max_concur
     if spec.scheduler is not None:
         longest = max(t.config.train.epochs for t in sweep.trials)
         scheduler = ASHAScheduler(
-            time_attr="epoch", metric=search.metric, mode=search.mode, max_t=longest,
-            grace_period=spec.scheduler.grace_period, reduction_factor=spec.scheduler.reduction_factor,
-        )  # fmt: skip
+            time_attr="epoch",
+            metric=search.metric,
+            mode=search.mode,
+            max_t=longest,
+            grace_period=spec.scheduler.grace_period,
+            reduction_factor=spec.scheduler.reduction_factor,
+        )
     resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
-    trainable = tune.with_parameters(train_sampled_trial, point=point.config.model_dump(mode="json"), seeds=list(spec.seeds), checkpoint_every=spec.checkpoint.every)
+    trainable = tune.with_parameters(
+        train_sampled_trial,
+        point=point.config.model_dump(mode="json"),
+        seeds=list(spec.seeds),
+        checkpoint_every=spec.checkpoint.every,
+    )
     return tune.Tuner(
         tune.with_resources(trainable, resources),
         param_space=space,
         tune_config=tune.TuneConfig(
-            search_alg=algorithm, scheduler=scheduler, num_samples=samples,
-            max_concurrent_trials=limit, reuse_actors=True, trial_dirname_creator=trial_dirname,
+            search_alg=algorithm,
+            scheduler=scheduler,
+            num_samples=samples,
+            max_concurrent_trials=limit,
+            reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
         ),
         run_config=tune_run_config(sweep, f"point{index}", run.results_dir, run),
-    )  # fmt: skip
+    )
 
 
-def run_search(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: int | None = None, wait_for_resources: bool = False, verbose: bool = False) -> SweepOutcome:
+def run_search(
+    sweep: Sweep,
+    tracking_uri: str,
+    storage: str,
+    max_concurrent: int | None = None,
+    wait_for_resources: bool = False,
+    verbose: bool = False,
+) -> SweepOutcome:
     """Every point's search in turn under one MLflow parent run; the outcome's `samples` say what
     each trial ran (for `ncsweep tune`)."""
     # A search's metric is logged every metrics.every epochs: the epochs between have none, which
@@ -143,10 +168,16 @@ def run_search(sweep: Sweep, tracking_uri: str, storage: str, max_concurrent: in
     progress = SweepProgress({f"{p.group}#{i}": p.config.train.epochs for p in where for i in range(per_point)})
     run = start_sweep(sweep, tracking_uri, storage, wait_for_resources, verbose, progress)
     samples: dict[str, Sample] = {}
-    stopping = f", ASHA (grace {spec.scheduler.grace_period}, reduction {spec.scheduler.reduction_factor:g})" if spec.scheduler else ""
+    stopping = (
+        f", ASHA (grace {spec.scheduler.grace_period}, reduction {spec.scheduler.reduction_factor:g})"
+        if spec.scheduler
+        else ""
+    )
     print(
-        f"Searching sweep {spec.name!r}: {search.num_samples} {search.algorithm} samples x {len(spec.seeds)} seeds at each of {len(where)} points "
-        f"= {sweep.total} trials, judged on {search.metric} ({search.mode}){stopping} (MLflow parent run {run.parent_run_id})",
+        f"Searching sweep {spec.name!r}: {search.num_samples} {search.algorithm} samples x {len(spec.seeds)} "
+        f"seeds at each of {len(where)} points "
+        f"= {sweep.total} trials, judged on {search.metric} ({search.mode}){stopping} (MLflow parent run "
+        f"{run.parent_run_id})",
         flush=True,
     )
     print(f"Results:  {run.results_dir}  (a search is not resumable: if this driver dies, run it again)", flush=True)

@@ -57,7 +57,9 @@ class SweepOutcome:
     def ok(self) -> bool:
         """Every trial finished or was stopped early by the scheduler (a diverged, errored or
         never-run trial makes the sweep not ok)."""
-        return len(self.statuses) == self.total and all(s in ("finished", STOPPED_STATUS) for s in self.statuses.values())
+        return len(self.statuses) == self.total and all(
+            s in ("finished", STOPPED_STATUS) for s in self.statuses.values()
+        )
 
 
 def ensure_ray() -> None:
@@ -144,7 +146,14 @@ class Started:
     verbosity: int
 
 
-def start_sweep(sweep: Sweep, tracking_uri: str, storage: str, wait_for_resources: bool, verbose: bool, progress: SweepProgress | None = None) -> Started:
+def start_sweep(
+    sweep: Sweep,
+    tracking_uri: str,
+    storage: str,
+    wait_for_resources: bool,
+    verbose: bool,
+    progress: SweepProgress | None = None,
+) -> Started:
     """Ray up, the parent run created, RUN_INFO written: what every sweep execution begins with."""
     started = time.time()
     verbosity = quiet_ray(verbose)
@@ -170,10 +179,13 @@ def tune_run_config(sweep: Sweep, name: str, storage: str, run: Started) -> tune
     """Tune's run settings of a sweep: where its state goes, our tracker, checkpoints and retries."""
     checkpoints = sweep.spec.checkpoint
     return tune.RunConfig(
-        name=name, storage_path=storage, callbacks=[run.tracker], verbose=run.verbosity,
+        name=name,
+        storage_path=storage,
+        callbacks=[run.tracker],
+        verbose=run.verbosity,
         checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints.keep),
         failure_config=tune.FailureConfig(max_failures=sweep.spec.failure.max_retries),
-    )  # fmt: skip
+    )
 
 
 class StopOnSignal:
@@ -193,7 +205,10 @@ class StopOnSignal:
         if self.received is not None:
             raise KeyboardInterrupt
         self.received = sig
-        print(f"\n{signal.Signals(sig).name}: stopping the trials and saving the sweep's state (again to abort at once)", flush=True)
+        print(
+            f"\n{signal.Signals(sig).name}: stopping the trials and saving the sweep's state (again to abort at once)",
+            flush=True,
+        )
         signal.raise_signal(signal.SIGUSR1)  # Tune's graceful stop
 
     def __exit__(self, *exc):
@@ -202,7 +217,15 @@ class StopOnSignal:
         return False
 
 
-def fit_tuners(tuners, client: MlflowClient, tracker: MlflowTracker, results_dir: str, total: int, started: float, progress: SweepProgress) -> SweepOutcome:
+def fit_tuners(
+    tuners,
+    client: MlflowClient,
+    tracker: MlflowTracker,
+    results_dir: str,
+    total: int,
+    started: float,
+    progress: SweepProgress,
+) -> SweepOutcome:
     """Fit each tuner in turn (a search has one per grid x cases point; the iterable may build
     them lazily), until one is stopped by a signal; then end the parent run."""
     progress.start()
@@ -216,11 +239,25 @@ def fit_tuners(tuners, client: MlflowClient, tracker: MlflowTracker, results_dir
     finally:
         progress.stop()
         tracker.flush()  # the queued MLflow writes of the last results (and of an interrupt's)
-        outcome = SweepOutcome(tracker.parent_run_id, results_dir, total, dict(tracker.statuses), time.time() - started, stop.received is not None)
+        outcome = SweepOutcome(
+            tracker.parent_run_id,
+            results_dir,
+            total,
+            dict(tracker.statuses),
+            time.time() - started,
+            stop.received is not None,
+        )
         if outcome.interrupted:
             tracker.mark_interrupted()
-            with_backoff(lambda: client.set_tag(outcome.parent_run_id, STATUS_TAG, INTERRUPTED_STATUS), "tagging the parent run")
+            with_backoff(
+                lambda: client.set_tag(outcome.parent_run_id, STATUS_TAG, INTERRUPTED_STATUS), "tagging the parent run"
+            )
         status = RunStatus.KILLED if outcome.interrupted else RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
-        with_backoff(lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"), "tagging the parent run")
-        with_backoff(lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)), "ending the parent run")
+        with_backoff(
+            lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"),
+            "tagging the parent run",
+        )
+        with_backoff(
+            lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)), "ending the parent run"
+        )
     return outcome

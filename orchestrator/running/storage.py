@@ -54,4 +54,7 @@ def read_run_info(experiment_dir: str) -> RunInfo:
         with fs.open_input_stream(f"{path}/{RUN_INFO}") as src:
             return RunInfo(**json.loads(src.read()))
     except (OSError, ValueError, TypeError) as exc:
-        raise BadInput(f"{experiment_dir}: not the results folder of an ncsweep sweep (cannot read {RUN_INFO}: {exc}); pass the folder that `ncsweep run` printed as 'Results:'") from None
+        raise BadInput(
+            f"{experiment_dir}: not the results folder of an ncsweep sweep (cannot read {RUN_INFO}: {exc}); "
+            "pass the folder that `ncsweep run` printed as 'Results:'"
+        ) from None

@@ -50,7 +50,10 @@ def run_config(config: TrialConfig, checkpoint_every: int) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             resume_from = train_state.load(Path(folder))
-    where = {"node_id": ray.get_runtime_context().get_node_id(), "resumed_from": resume_from["epoch"] if resume_from else 0}
+    where = {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "resumed_from": resume_from["epoch"] if resume_from else 0,
+    }
 
     def report(epoch: int, metrics: dict) -> None:
         result = {**metrics, **where, "epoch": epoch}

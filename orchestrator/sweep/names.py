@@ -19,10 +19,20 @@ def points_of(trials) -> dict[str, Trial]:
 
 # Short labels for run names: `loss.name: bce, classifier.bias_init_mean: 5, seed: 0` -> bce-init5-s0
 SHORT = {
-    "classifier.bias_init_mean": "init", "regularization.lambda_b": "lb", "regularization.lambda_w": "lw",
-    "regularization.lambda_h": "lh", "train.batch_size": "bs", "optim.lr": "lr", "optim.weight_decay": "wd",
-    "train.epochs": "ep", "loss.label_smoothing": "ls", "data.imbalance_factor": "if", "model.width": "w", "model.depth": "d", "seed": "s",
-}  # fmt: skip
+    "classifier.bias_init_mean": "init",
+    "regularization.lambda_b": "lb",
+    "regularization.lambda_w": "lw",
+    "regularization.lambda_h": "lh",
+    "train.batch_size": "bs",
+    "optim.lr": "lr",
+    "optim.weight_decay": "wd",
+    "train.epochs": "ep",
+    "loss.label_smoothing": "ls",
+    "data.imbalance_factor": "if",
+    "model.width": "w",
+    "model.depth": "d",
+    "seed": "s",
+}
 
 
 def name_part(key: str, value: Any) -> str:

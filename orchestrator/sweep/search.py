@@ -39,7 +39,9 @@ class Distribution(StrictModel):
     def _one_kind(self) -> Distribution:
         given = [k for k in KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"expected exactly one distribution, one of {', '.join(KINDS)} (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"expected exactly one distribution, one of {', '.join(KINDS)} (got {', '.join(given) or 'none'})"
+            )
         if self.choice is None:
             low, high = getattr(self, self.kind)[:2]
             if not low < high:
@@ -112,37 +114,61 @@ def check_search(spec, trials, source: str) -> None:
 
     search = spec.search
     if search is None:
-        raise BadInput(f"{source}: scheduler: early stopping needs a search: section (its metric and mode say what to stop on)")
+        raise BadInput(
+            f"{source}: scheduler: early stopping needs a search: section (its metric and mode say what to stop on)"
+        )
     case_keys = {k for case in spec.cases for k in case}
     for key in search.space:
         if key == "seed":
-            raise BadInput(f"{source}: search.space.seed: the seeds come from seeds: (each sampled configuration runs once per seed)")
+            raise BadInput(
+                f"{source}: search.space.seed: the seeds come from seeds: (each sampled configuration runs once "
+                "per seed)"
+            )
         if key in (spec.grid or {}) or key in case_keys:
-            raise BadInput(f"{source}: search.space.{key}: set by the {'grid' if key in (spec.grid or {}) else 'cases'} too; keep it in one of them")
+            raise BadInput(
+                f"{source}: search.space.{key}: set by the {'grid' if key in (spec.grid or {}) else 'cases'} "
+                "too; keep it in one of them"
+            )
     split, _, name = search.metric.partition("/")
     if split not in SPLITS or name not in METRICS.keys():
         raise BadInput(
-            f"{source}: search.metric: {search.metric!r} is not a logged metric; allowed: <split>/<metric> with split {', '.join(SPLITS)} and a metric of `ncsweep list metrics`, e.g. val/acc"
+            f"{source}: search.metric: {search.metric!r} is not a logged metric; allowed: <split>/<metric> with "
+            f"split {', '.join(SPLITS)} and a metric of `ncsweep list metrics`, e.g. val/acc"
         )
     if split == "test" and not spec.allow_test_selection:
         raise BadInput(
-            f"{source}: search.metric: {search.metric!r} selects on the test split, which then no longer measures generalization; "
+            f"{source}: search.metric: {search.metric!r} selects on the test split, which then no longer "
+            "measures generalization; "
             "select on val/ (set data.val_fraction), or set allow_test_selection: true if you mean it"
         )
     if split == "val" and not all(t.config.data.val_fraction for t in trials):
-        raise BadInput(f"{source}: search.metric: {search.metric!r} needs a validation split; set data.val_fraction in base (e.g. 0.1)")
+        raise BadInput(
+            f"{source}: search.metric: {search.metric!r} needs a validation split; set data.val_fraction in "
+            "base (e.g. 0.1)"
+        )
     if spec.scheduler is not None:
         shortest = min(t.config.train.epochs for t in trials)
         if spec.scheduler.grace_period > shortest:
-            raise BadInput(f"{source}: scheduler.grace_period: {spec.scheduler.grace_period} epochs, more than a trial's train.epochs ({shortest})")
+            raise BadInput(
+                f"{source}: scheduler.grace_period: {spec.scheduler.grace_period} epochs, more than a trial's "
+                f"train.epochs ({shortest})"
+            )
 
     for key, distribution in search.space.items():
         for value in distribution.extremes():
             for point in points_of(trials).values():
-                sampled_config(point.config.model_dump(mode="json"), {key: value}, point.config.seed, source, f"search.space.{key} (value {value!r})")
+                sampled_config(
+                    point.config.model_dump(mode="json"),
+                    {key: value},
+                    point.config.seed,
+                    source,
+                    f"search.space.{key} (value {value!r})",
+                )
 
 
-def sampled_config(point: dict, sampled: dict[str, Any], seed: int, source: str = "search", where: str = "search.space") -> TrialConfig:
+def sampled_config(
+    point: dict, sampled: dict[str, Any], seed: int, source: str = "search", where: str = "search.space"
+) -> TrialConfig:
     """The TrialConfig of a point's config with the sampled values and the seed set; BadInput
     naming `source` and `where` if they make it invalid."""
     tree = copy.deepcopy(point)
@@ -155,10 +181,14 @@ def sampled_config(point: dict, sampled: dict[str, Any], seed: int, source: str 
     try:
         return TrialConfig.model_validate(tree)
     except ValidationError as exc:
-        raise from_validation(exc, source, TrialConfig, lambda loc: where + (f", at {dotted(loc)}" if loc else "")) from None
+        raise from_validation(
+            exc, source, TrialConfig, lambda loc: where + (f", at {dotted(loc)}" if loc else "")
+        ) from None
 
 
 def sample_label(sampled: dict[str, Any]) -> str:
     """A sampled configuration in a run name: `lr0.000316-bs64` (floats to 3 significant digits)."""
 
-    return "-".join(name_part(key, float(f"{value:.3g}") if isinstance(value, float) else value) for key, value in sampled.items())
+    return "-".join(
+        name_part(key, float(f"{value:.3g}") if isinstance(value, float) else value) for key, value in sampled.items()
+    )

@@ -142,7 +142,10 @@ def read_yaml(path: Path) -> tuple[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); a sweep or trial file is YAML text") from None
+        raise BadInput(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); a sweep or trial "
+            "file is YAML text"
+        ) from None
     raw = parse_yaml(text, str(path))
     if raw is None:
         raise BadInput(f"{path}: empty (no YAML values in it)")
@@ -178,7 +181,10 @@ def _build(path: Path, text: str, raw: Any) -> Sweep:
 def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
     """base x grid x cases x seeds -> validated trials (cases outermost, seeds innermost)."""
     if spec.grid is not None and not spec.grid:
-        raise BadInput(f"{source}: grid: empty; give dotted keys with lists of values (e.g. loss.name: [ce, bce]), or leave grid out")
+        raise BadInput(
+            f"{source}: grid: empty; give dotted keys with lists of values (e.g. loss.name: [ce, bce]), or "
+            "leave grid out"
+        )
     for key, values in (spec.grid or {}).items():
         if not values:
             raise BadInput(f"{source}: grid.{key}: empty list; give at least one value")

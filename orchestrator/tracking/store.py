@@ -35,8 +35,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (requests.RequestException, ConnectionError, TimeoutError))
 
 
-def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None = None, first_wait_s: float = 1.0, max_wait_s: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, waiting: Callable[[], int] | None = None, say: Callable[[str], None] | None = None) -> T:  # fmt: skip
+def with_backoff(
+    call: Callable[[], T],
+    what: str,
+    give_up_after_s: float | None = None,
+    first_wait_s: float = 1.0,
+    max_wait_s: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    waiting: Callable[[], int] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> T:
     """`call()`, retried on transient store errors with exponential backoff (1, 2, 4 ... up to
     `max_wait_s`, default $NCSWEEP_TRACKING_MAX_WAIT_S or 60 s) until the waits would add up to more
     than `give_up_after_s` (default $NCSWEEP_TRACKING_RETRY_S or 1800 s); then the last error is raised.
@@ -60,7 +68,10 @@ def with_backoff(call: Callable[[], T], what: str, give_up_after_s: float | None
                 raise
             if waited == 0:
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-                say(f"MLflow store stopped answering while {what} ({reason}){queued()}; retrying with backoff, up to {budget:.0f} s")
+                say(
+                    f"MLflow store stopped answering while {what} ({reason}){queued()}; retrying with backoff, "
+                    f"up to {budget:.0f} s"
+                )
             sleep(wait)
             waited += wait
             wait = min(wait * 2, longest)
@@ -90,24 +101,32 @@ def check_reachable(uri: str, source: str) -> None:
     if new is not None:
         folder = new.parent.resolve()
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-            raise BadInput(f"{source} {uri}: cannot open the MLflow tracking store ({folder} is not a writable folder). No trial was started.")
+            raise BadInput(
+                f"{source} {uri}: cannot open the MLflow tracking store ({folder} is not a writable folder). No "
+                "trial was started."
+            )
         return
     try:
         if uri.startswith(("http://", "https://")):
             response = requests.get(uri.rstrip("/") + "/health", timeout=10)
             if response.status_code != 200:
-                raise BadInput(f"{source} {uri}: the MLflow server answered HTTP {response.status_code} on /health; check the URI")
+                raise BadInput(
+                    f"{source} {uri}: the MLflow server answered HTTP {response.status_code} on /health; check the URI"
+                )
         MlflowClient(uri).search_experiments(max_results=1)
     except BadInput:
         raise
     except requests.RequestException as exc:
         reason = type(exc).__name__.replace("Error", " error").strip()
         raise BadInput(
-            f"{source} {uri}: the MLflow tracking server is not reachable ({reason}); start it (mlflow server --host 127.0.0.1 --port 5000) or pass a reachable --tracking-uri. No trial was started."
+            f"{source} {uri}: the MLflow tracking server is not reachable ({reason}); start it (mlflow server "
+            "--host 127.0.0.1 --port 5000) or pass a reachable --tracking-uri. No trial was started."
         ) from None
     except Exception as exc:  # noqa: BLE001 - a store we cannot open is bad input, whatever the cause
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        raise BadInput(f"{source} {uri}: cannot open the MLflow tracking store ({first}). No trial was started.") from None
+        raise BadInput(
+            f"{source} {uri}: cannot open the MLflow tracking store ({first}). No trial was started."
+        ) from None
 
 
 class BackgroundWriter:

@@ -16,6 +16,7 @@ metrics and knows nothing of a "diverged" status.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
 from analysis.store.history import log_history, store_histories
-from analysis.store.layout import (  # fmt: skip
+from analysis.store.layout import (
     BEST_EPOCH_TAG,
     BEST_PREFIX,
     BEST_TRIAL_TAG,
@@ -136,7 +137,10 @@ NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
 
 def _live_tracker(parent_run_id: str) -> MlflowTracker:
     if parent_run_id not in _LIVE:
-        raise RuntimeError(f"no tracker for MLflow parent run {parent_run_id} in this process; continue a sweep with `ncsweep resume DIR`")
+        raise RuntimeError(
+            f"no tracker for MLflow parent run {parent_run_id} in this process; continue a sweep with `ncsweep "
+            "resume DIR`"
+        )
     return _LIVE[parent_run_id]
 
 
@@ -144,12 +148,18 @@ class MlflowTracker(Callback):
     """Tune callback: one child run per trial under `parent_run_id`, one metric batch per epoch."""
 
     def __init__(
-        self, client: MlflowClient, parent_run_id: str, sweep: Sweep,
-        on_done: Callable[[str, str, dict], None] | None = None, on_result: Callable[[str, dict], None] | None = None,
-    ):  # fmt: skip
+        self,
+        client: MlflowClient,
+        parent_run_id: str,
+        sweep: Sweep,
+        on_done: Callable[[str, str, dict], None] | None = None,
+        on_result: Callable[[str, dict], None] | None = None,
+    ):
         self.client = client
         self.parent_run_id = parent_run_id
-        self.experiment_id = with_backoff(lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run")
+        self.experiment_id = with_backoff(
+            lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run"
+        )
         self.experiment_name = sweep.spec.experiment
         self.sweep_name = sweep.spec.name
         self.trials = {t.name: t for t in sweep.trials}
@@ -210,8 +220,11 @@ class MlflowTracker(Callback):
         for start in range(0, max(len(metrics), 1), MAX_METRICS_PER_CALL):
             chunk, chunk_tags = metrics[start : start + MAX_METRICS_PER_CALL], tags if start == 0 else []
             if chunk or chunk_tags:
-                call = lambda run_id, chunk=chunk, chunk_tags=chunk_tags: self.client.log_batch(run_id, metrics=chunk, tags=chunk_tags)  # noqa: E731
+                call = functools.partial(self._log_batch, metrics=chunk, tags=chunk_tags)
                 self._write(f"logging {epochs} of {name}", call, name)
+
+    def _log_batch(self, run_id: str, metrics: list, tags: list) -> None:
+        self.client.log_batch(run_id, metrics=metrics, tags=tags)
 
     def _write(self, what: str, call: Callable[[str], object], name: str) -> None:
         """Queue `call(run_id)` for trial `name`'s child run (created by an earlier queued write)."""
@@ -237,11 +250,15 @@ class MlflowTracker(Callback):
         their last logged epoch, their histories (for best/), and the status of those that ended.
         Returns name -> status of the trials that already ended."""
         try:
-            runs = with_backoff(lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs")
+            runs = with_backoff(
+                lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs"
+            )
         except NoRuns:
             return {}
         runs = [run for run in runs if run.data.tags.get(TRIAL_TAG) in self.trials]
-        histories = with_backoff(lambda: store_histories(self.client, runs), "reading the trials' histories")  # one read per metric, all runs
+        histories = with_backoff(
+            lambda: store_histories(self.client, runs), "reading the trials' histories"
+        )  # one read per metric, all runs
         for run in runs:
             name = run.data.tags.get(TRIAL_TAG)
             if name in self.run_ids:
@@ -260,15 +277,25 @@ class MlflowTracker(Callback):
         name = self.name_of(trial)
         if name in self.started:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
-                self._write("tagging a restarted trial", lambda run_id: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS), name)
-                self._write("reopening a restarted trial", lambda run_id: self.client.update_run(run_id, status="RUNNING"), name)
+                self._write(
+                    "tagging a restarted trial",
+                    lambda run_id: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS),
+                    name,
+                )
+                self._write(
+                    "reopening a restarted trial", lambda run_id: self.client.update_run(run_id, status="RUNNING"), name
+                )
             return
         self.started.add(name)
         spec = self.trials[name]
         tags = {
-            PARENT_TAG: self.parent_run_id, TRIAL_TAG: name, GROUP_TAG: spec.group, SWEEP_TAG: self.sweep_name, STATUS_TAG: RUNNING_STATUS,
+            PARENT_TAG: self.parent_run_id,
+            TRIAL_TAG: name,
+            GROUP_TAG: spec.group,
+            SWEEP_TAG: self.sweep_name,
+            STATUS_TAG: RUNNING_STATUS,
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
-        }  # fmt: skip
+        }
 
         def create() -> None:
             self.run_ids[name] = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
@@ -277,7 +304,11 @@ class MlflowTracker(Callback):
         params = [Param(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
         for i in range(0, len(params), MAX_PARAMS_PER_CALL):
             chunk = params[i : i + MAX_PARAMS_PER_CALL]
-            self._write(f"logging the params of {name}", lambda run_id, chunk=chunk: self.client.log_batch(run_id, params=chunk), name)
+            self._write(
+                f"logging the params of {name}",
+                lambda run_id, chunk=chunk: self.client.log_batch(run_id, params=chunk),
+                name,
+            )
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         name = self.name_of(trial)
@@ -289,7 +320,9 @@ class MlflowTracker(Callback):
         if step <= self.logged.get(name, 0):  # re-reported after a restart: the run has it already
             return
         now = int(time.time() * 1000)
-        values = {k: float(v) for k, v in result.items() if k.startswith(METRIC_PREFIXES) and isinstance(v, (int, float))}
+        values = {
+            k: float(v) for k, v in result.items() if k.startswith(METRIC_PREFIXES) and isinstance(v, (int, float))
+        }
         metrics = [Metric(key, value, now, step) for key, value in values.items()]
         attempt = (str(result.get("node_id", "")), int(result.get("resumed_from", 0)))
         tags = []
@@ -302,7 +335,11 @@ class MlflowTracker(Callback):
         pending.last = step
         if isinstance(result.get(DISTRIBUTIONS), str):
             text = result[DISTRIBUTIONS]
-            self._write(f"logging the distributions of {name}", lambda run_id: self.client.log_text(run_id, text, DISTRIBUTIONS_ARTIFACT), name)
+            self._write(
+                f"logging the distributions of {name}",
+                lambda run_id: self.client.log_text(run_id, text, DISTRIBUTIONS_ARTIFACT),
+                name,
+            )
         if result.get("diverged"):
             self.diverged.add(name)
         self.logged[name] = step
@@ -314,7 +351,11 @@ class MlflowTracker(Callback):
         names = [n for n in self.started if n not in self.statuses]
         for name in names:
             self._send(name, tags=[RunTag(STATUS_TAG, INTERRUPTED_STATUS)])
-            self._write(f"ending the run of {name}", lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED)), name)
+            self._write(
+                f"ending the run of {name}",
+                lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED)),
+                name,
+            )
         self.flush()
         return names
 
@@ -326,7 +367,11 @@ class MlflowTracker(Callback):
         if epoch is None:
             return [], []
         now = int(time.time() * 1000)
-        metrics = [Metric(BEST_PREFIX + key, value, now, epoch) for key, value in history[epoch].items() if key.startswith(("train/", "val/", "test/"))]
+        metrics = [
+            Metric(BEST_PREFIX + key, value, now, epoch)
+            for key, value in history[epoch].items()
+            if key.startswith(("train/", "val/", "test/"))
+        ]
         return metrics, [RunTag(BEST_EPOCH_TAG, str(epoch))]
 
     def on_trial_complete(self, iteration, trials, trial, **info):
@@ -351,8 +396,14 @@ class MlflowTracker(Callback):
             self._send(name, best, tags + [RunTag(STATUS_TAG, status)])  # the last epochs, best/ and the status at once
             if name in self.histories:
                 history = self.histories.pop(name)
-                self._write(f"logging the history of {name}", lambda run_id: log_history(self.client, run_id, history), name)
-            self._write(f"ending the run of {name}", lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(run_status)), name)
+                self._write(
+                    f"logging the history of {name}", lambda run_id: log_history(self.client, run_id, history), name
+                )
+            self._write(
+                f"ending the run of {name}",
+                lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(run_status)),
+                name,
+            )
         if self.on_done:
             details = dict(trial.last_result or {})
             details["epoch"] = self.logged.get(name, details.get("epoch", 0))
@@ -361,14 +412,24 @@ class MlflowTracker(Callback):
             self.on_done(name, status, details)
 
 
-def publish_summary(client: MlflowClient, parent_run_id: str, counts: dict[str, int], wall_s: float, trials, files: list[Path], gpu: float = 0.0) -> None:
+def publish_summary(
+    client: MlflowClient,
+    parent_run_id: str,
+    counts: dict[str, int],
+    wall_s: float,
+    trials,
+    files: list[Path],
+    gpu: float = 0.0,
+) -> None:
     """A sweep at a glance in the MLflow UI: its parent run gets the counts by status, the wall time,
     what it cost (sweep/trial_hours, sweep/gpu_hours: orchestrator/cost.py) and the best trial
     (highest final test accuracy among the finished) as metrics and tags, and the Parquet tables
     and figures as artifacts (tables/, figures/)."""
     metrics = {f"{SUMMARY_PREFIX}trials_{status}": float(n) for status, n in counts.items()}
     metrics[f"{SUMMARY_PREFIX}wall_s"] = float(wall_s)
-    metrics.update({f"{SUMMARY_PREFIX}{key}": value for key, value in bill(trials, gpu).items()})  # trial_hours, gpu_hours
+    metrics.update(
+        {f"{SUMMARY_PREFIX}{key}": value for key, value in bill(trials, gpu).items()}
+    )  # trial_hours, gpu_hours
     tags = []
     done = trials[trials["status"] == "finished"] if "status" in trials else trials.iloc[0:0]
     if "final/test/acc" in done and done["final/test/acc"].notna().any():

@@ -30,7 +30,10 @@ class Augmentation:
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             if cls.name in AUGMENTATIONS:
-                raise ValueError(f"augmentation name {cls.name!r} is registered twice: {AUGMENTATIONS[cls.name].__qualname__} and {cls.__qualname__}")
+                raise ValueError(
+                    f"augmentation name {cls.name!r} is registered twice: "
+                    f"{AUGMENTATIONS[cls.name].__qualname__} and {cls.__qualname__}"
+                )
             AUGMENTATIONS[cls.name] = cls
 
     @classmethod

@@ -34,4 +34,7 @@ class DA1DA2(DA1):
     @classmethod
     def check(cls, config) -> None:
         if config.loss.label_smoothing:
-            raise ValueError("loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set loss.label_smoothing to 0")
+            raise ValueError(
+                "loss.label_smoothing: with train.augment 'da1+da2' the smoothing is mixup.label_smoothing; set "
+                "loss.label_smoothing to 0"
+            )

@@ -22,9 +22,14 @@ def build_mixup(cfg: MixupConfig, num_classes: int) -> Mixup:
     from timm.data import Mixup  # timm (and torchvision under it): a second of import, for DA2 only
 
     return Mixup(
-        mixup_alpha=cfg.mixup_alpha, cutmix_alpha=cfg.cutmix_alpha, prob=cfg.prob,
-        switch_prob=cfg.switch_prob, mode="batch", label_smoothing=cfg.label_smoothing, num_classes=num_classes,
-    )  # fmt: skip
+        mixup_alpha=cfg.mixup_alpha,
+        cutmix_alpha=cfg.cutmix_alpha,
+        prob=cfg.prob,
+        switch_prob=cfg.switch_prob,
+        mode="batch",
+        label_smoothing=cfg.label_smoothing,
+        num_classes=num_classes,
+    )
 
 
 def mix(mixup: Mixup, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

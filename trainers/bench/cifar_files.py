@@ -20,7 +20,10 @@ def write_random_cifar10(root: Path, n_train: int, n_test: int, seed: int = 0) -
     folder.mkdir(parents=True, exist_ok=True)
 
     def batch(n: int) -> dict:
-        return {"data": rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8), "labels": rng.integers(0, 10, n).tolist()}
+        return {
+            "data": rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8),
+            "labels": rng.integers(0, 10, n).tolist(),
+        }
 
     for i, part in enumerate(np.array_split(np.arange(n_train), 5), start=1):
         (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch(len(part))))

@@ -47,17 +47,24 @@ def official_loader(root: Path, batch_size: int, workers: int, pin_memory: bool)
 
     from trainers.data.vision import lenient  # torchvision's class; existence instead of md5
 
-    augment = transforms.Compose([
-        transforms.RandomCrop(32, padding=4),
-        transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(),
-        transforms.Normalize(CIFAR_NORM.mean, CIFAR_NORM.std),
-    ])  # fmt: skip
+    augment = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(CIFAR_NORM.mean, CIFAR_NORM.std),
+        ]
+    )
     dataset = lenient("cifar10")(str(root), train=True, transform=augment)
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, num_workers=workers, pin_memory=pin_memory,
-        drop_last=True, persistent_workers=workers > 0,
-    )  # fmt: skip
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
 
 
 def official_steps(t: Trainee, root: Path, workers: int) -> Step:

@@ -31,7 +31,9 @@ def _copy(config_json: str, warmup: int, steps: int, min_seconds: float, threads
         results.put(f"{type(exc).__name__}: {exc}")
 
 
-def packed_images_per_s(config: TrialConfig, copies: int, warmup: int, steps: int, cpus: int, min_seconds: float = 0.0) -> float:
+def packed_images_per_s(
+    config: TrialConfig, copies: int, warmup: int, steps: int, cpus: int, min_seconds: float = 0.0
+) -> float:
     """Aggregate training images/s of `copies` concurrent copies of the trial; each gets
     cpus // copies threads (at least one), as Ray would give each its share of the CPUs."""
     context = mp.get_context("spawn")  # CUDA cannot be used in a forked child

@@ -36,9 +36,11 @@ from trainers.setup import prepare
 # flip), every metric every epoch, on random CIFAR-10 files of this many images (train, test; the
 # second pair with --quick). The metrics share does not depend on the size, only on the 5:1 ratio.
 BENCH_TRIAL = {
-    "data": {"name": "cifar10"}, "model": {"name": "resnet18"},
-    "train": {"batch_size": 128, "augment": "da1"}, "metrics": {"every": 1},
-}  # fmt: skip
+    "data": {"name": "cifar10"},
+    "model": {"name": "resnet18"},
+    "train": {"batch_size": 128, "augment": "da1"},
+    "metrics": {"every": 1},
+}
 BENCH_DATA = {False: (10_000, 2_000), True: (1_280, 256)}
 # Steps per measurement (warm-up, timed) by device and --quick: enough on a GPU for cuDNN's search
 # and torch.compile to settle; on a CPU a ResNet-18 step at batch 128 takes seconds.
@@ -61,7 +63,13 @@ class Setting:
         return " + ".join(parts + (["compile"] if self.compile else []))
 
     def apply(self, config: TrialConfig) -> TrialConfig:
-        train = config.train.model_copy(update={"precision": "bf16" if self.bf16 else "fp32", "channels_last": self.channels_last, "compile": self.compile})
+        train = config.train.model_copy(
+            update={
+                "precision": "bf16" if self.bf16 else "fp32",
+                "channels_last": self.channels_last,
+                "compile": self.compile,
+            }
+        )
         return config.model_copy(update={"train": train})
 
 
@@ -74,7 +82,11 @@ class Row:
 
 
 def trial_default(config: TrialConfig, device: torch.device, input_shape: tuple[int, ...]) -> Setting:
-    return Setting(autocast_dtype(config.train, device) is not None, use_channels_last(config.train, device, input_shape), config.train.compile)
+    return Setting(
+        autocast_dtype(config.train, device) is not None,
+        use_channels_last(config.train, device, input_shape),
+        config.train.compile,
+    )
 
 
 def settings(default: Setting, device: torch.device, images: bool, quick: bool) -> tuple[list[Setting], list[Row]]:
@@ -149,20 +161,55 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
         measured[setting] = images_per_s(setting.apply(config), data, ncsweep_steps, warmup + extra, steps, min_seconds)
     base = measured[default]
     for setting, value in measured.items():
-        rows.append(Row(f"ncsweep, {setting.label}", value, value / base, "the trial's setting" if setting == default else "ratio to the trial's setting"))
+        rows.append(
+            Row(
+                f"ncsweep, {setting.label}",
+                value,
+                value / base,
+                "the trial's setting" if setting == default else "ratio to the trial's setting",
+            )
+        )
     if reference:
         if config.data.name != "cifar10":
             rows.append(Row("official loader", note="skipped: the official recipe reads CIFAR-10 (data.name: cifar10)"))
         else:
             say(f"measuring the official loader ({cpus} workers) ...")
-            official = images_per_s(default.apply(config), data, lambda t: official_steps(t, config.data.data_root(), cpus), warmup + 1, steps, min_seconds)
+            official = images_per_s(
+                default.apply(config),
+                data,
+                lambda t: official_steps(t, config.data.data_root(), cpus),
+                warmup + 1,
+                steps,
+                min_seconds,
+            )
             rows.append(Row(f"official loader ({cpus} workers), {default.label}", official, None, ""))
-            rows.append(Row("ratio ncsweep / official", None, base / official, f"{default.label}, batch {config.train.batch_size}"))
+            rows.append(
+                Row(
+                    "ratio ncsweep / official",
+                    None,
+                    base / official,
+                    f"{default.label}, batch {config.train.batch_size}",
+                )
+            )
     say("measuring the metrics pass ...")
     seconds, share, forward = metrics_share(default.apply(config), data, base)
     layers = f" and layers {config.metrics.layers}" if config.metrics.layers else ""
-    rows.append(Row("metrics pass, share of an epoch at metrics.every 1", None, share, f"{seconds:.2f} s per pass over {', '.join(config.metrics.splits)}{layers}"))
-    rows.append(Row("metrics pass / plain forward", None, seconds / forward, f"the same images through the backbone, no metric: {forward:.2f} s"))
+    rows.append(
+        Row(
+            "metrics pass, share of an epoch at metrics.every 1",
+            None,
+            share,
+            f"{seconds:.2f} s per pass over {', '.join(config.metrics.splits)}{layers}",
+        )
+    )
+    rows.append(
+        Row(
+            "metrics pass / plain forward",
+            None,
+            seconds / forward,
+            f"the same images through the backbone, no metric: {forward:.2f} s",
+        )
+    )
     for copies in pack:
         say(f"measuring {copies} packed copies ...")
         total = packed_images_per_s(default.apply(config), copies, warmup, steps, cpus, min_seconds)
@@ -174,12 +221,17 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
             r.ratio = r.images_per_s / one
             r.note += "; ratio to pack 1"
     return {
-        "device": device_name(device), "device_type": device.type, "torch": torch.__version__,
+        "device": device_name(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
         "command": " ".join(["ncsweep", *sys.argv[1:]]) if sys.argv else "ncsweep bench",
-        "quick": quick, "cpus": cpus, "steps": {"warmup": warmup, "timed_at_least": steps, "seconds_at_least": min_seconds},
-        "train_size": data.train_size, "config": config.model_dump(mode="json"),
+        "quick": quick,
+        "cpus": cpus,
+        "steps": {"warmup": warmup, "timed_at_least": steps, "seconds_at_least": min_seconds},
+        "train_size": data.train_size,
+        "config": config.model_dump(mode="json"),
         "rows": [asdict(r) for r in rows],
-    }  # fmt: skip
+    }
 
 
 def print_table(result: dict, console=None) -> None:

@@ -15,7 +15,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(step: Callable[[], object], device: torch.device, warmup: int, steps: int, min_seconds: float = 0.0) -> tuple[int, float, float]:
+def timed(
+    step: Callable[[], object], device: torch.device, warmup: int, steps: int, min_seconds: float = 0.0
+) -> tuple[int, float, float]:
     """(calls, seconds, start time) of at least `steps` timed calls of `step` lasting at least
     `min_seconds` (a small model's step takes milliseconds), after `warmup` untimed calls."""
     for _ in range(warmup):

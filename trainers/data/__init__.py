@@ -51,4 +51,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'trainers.data' has no attribute {name!r}")
 
 
-__all__ = ["DATASETS", "DataConfig", "LabelNoise", "DataUnavailable", "DataVariant", "Dataset", "FileData", "ImageFolderData", "TensorData", "ensure_available", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "DataConfig",
+    "LabelNoise",
+    "DataUnavailable",
+    "DataVariant",
+    "Dataset",
+    "FileData",
+    "ImageFolderData",
+    "TensorData",
+    "ensure_available",
+    "load_dataset",
+]

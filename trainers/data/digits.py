@@ -25,7 +25,9 @@ class Digits(DataVariant):
         from trainers.data.tensors import TensorData
 
         bunch = load_digits()
-        x_train, x_test, y_train, y_test = train_test_split(bunch.data, bunch.target, test_size=self.test_fraction, stratify=bunch.target, random_state=self.split_seed)
+        x_train, x_test, y_train, y_test = train_test_split(
+            bunch.data, bunch.target, test_size=self.test_fraction, stratify=bunch.target, random_state=self.split_seed
+        )
         x_train, x_test = (torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, 8, 8) for x in (x_train, x_test))
         mean, std = x_train.mean(), x_train.std()
         y_train, y_test = (torch.as_tensor(y, dtype=torch.long) for y in (y_train, y_test))

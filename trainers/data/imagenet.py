@@ -19,7 +19,9 @@ from pydantic import Field
 from trainers.data.base import DataUnavailable, FileData
 
 EVAL_BATCH = 256
-LAYOUT = "imagenet/train/<class>/*.JPEG and imagenet/val/<class>/*.JPEG (ImageFolder layout, val sorted into class folders)"
+LAYOUT = (
+    "imagenet/train/<class>/*.JPEG and imagenet/val/<class>/*.JPEG (ImageFolder layout, val sorted into class folders)"
+)
 
 
 class ImageNet(FileData):
@@ -37,7 +39,10 @@ class ImageNet(FileData):
         for folder in self.folders():
             if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
                 how = "torchvision cannot download ImageNet; get it from https://image-net.org and put"
-                raise DataUnavailable(f"{folder} not found or has no class folders. {how} {LAYOUT} under {self.data_root()} (data.root, else $NCSWEEP_DATA)")
+                raise DataUnavailable(
+                    f"{folder} not found or has no class folders. {how} {LAYOUT} under {self.data_root()} "
+                    "(data.root, else $NCSWEEP_DATA)"
+                )
 
     def load(self) -> ImageFolderData:
         from torchvision.datasets import ImageFolder
@@ -46,7 +51,10 @@ class ImageNet(FileData):
         train_dir, val_dir = self.folders()
         train, val = ImageFolder(str(train_dir)), ImageFolder(str(val_dir))
         if train.classes != val.classes:
-            raise DataUnavailable(f"{val_dir}: its class folders differ from {train_dir}'s ({len(val.classes)} vs {len(train.classes)}); both need the same classes")
+            raise DataUnavailable(
+                f"{val_dir}: its class folders differ from {train_dir}'s ({len(val.classes)} vs "
+                f"{len(train.classes)}); both need the same classes"
+            )
         return ImageFolderData(train, val, self.image_size, self.workers)
 
 
@@ -160,13 +168,19 @@ class ImageFolderData:
         from torch.utils.data import DataLoader
 
         loader = DataLoader(
-            dataset, batch_size=batch_size, sampler=sampler, num_workers=self.workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=False,
-        )  # fmt: skip
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
-    def train_batches(self, batch_size: int, generator, crop_padding: int | None = None, rotate: float = 0.0) -> Iterator:
+    def train_batches(
+        self, batch_size: int, generator, crop_padding: int | None = None, rotate: float = 0.0
+    ) -> Iterator:
         """Shuffled uint8 batches; DA1 (any crop_padding) = RandomResizedCrop + flip per sample
         (and RandomRotation within +-`rotate` degrees when set)."""
         from torch.utils.data import RandomSampler

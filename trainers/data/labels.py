@@ -1,5 +1,6 @@
 """The training split as a trial sees it: `data.val_fraction` carved out as a validation split,
-then `data.sample_size` samples per class and `data.label_noise`, both pure functions of (the data, the settings, data.split_seed), so every
+then `data.sample_size` samples per class and `data.label_noise`, both pure functions of (the data, the settings,
+data.split_seed), so every
 trial of a sweep, and a trial resumed on another node, trains on the same samples and labels.
 
 The noise models are those of the noisy-label literature (Patrini et al., CVPR 2017; Zhang and
@@ -31,12 +32,17 @@ def per_class_subset(labels: torch.Tensor, num_classes: int, n: int, seed: int) 
     for k in range(num_classes):
         members = (labels == k).nonzero().squeeze(1)
         if len(members) < n:
-            raise ValueError(f"data.sample_size: {n} samples per class, but class {k} has only {len(members)} (allowed: 1 to {smallest_class(labels, num_classes)})")
+            raise ValueError(
+                f"data.sample_size: {n} samples per class, but class {k} has only {len(members)} (allowed: 1 to "
+                f"{smallest_class(labels, num_classes)})"
+            )
         keep.append(members[torch.randperm(len(members), generator=gen)[:n]])
     return torch.cat(keep).sort().values
 
 
-def stratified_split(labels: torch.Tensor, num_classes: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_split(
+    labels: torch.Tensor, num_classes: int, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(train, val): sorted indices, round(fraction * n_k) of each class k drawn uniformly with `seed`
     into val (at least one per class, and at least one left to train on), the rest into train.
     Stratified, so a class's share of the validation split is its share of the training split."""
@@ -45,7 +51,10 @@ def stratified_split(labels: torch.Tensor, num_classes: int, fraction: float, se
     for k in range(num_classes):
         members = (labels == k).nonzero().squeeze(1)
         if len(members) < 2:
-            raise ValueError(f"data.val_fraction: class {k} has {len(members)} training samples; a validation split needs at least 2 per class")
+            raise ValueError(
+                f"data.val_fraction: class {k} has {len(members)} training samples; a validation split needs at "
+                "least 2 per class"
+            )
         n = min(max(round(fraction * len(members)), 1), len(members) - 1)
         val.append(members[torch.randperm(len(members), generator=gen)[:n]])
     held = torch.cat(val).sort().values
@@ -58,7 +67,9 @@ def smallest_class(labels: torch.Tensor, num_classes: int) -> int:
     return int(torch.bincount(labels, minlength=num_classes).min())
 
 
-def noisy_labels(labels: torch.Tensor, num_classes: int, kind: str, rate: float, seed: int, dataset: str = "") -> torch.Tensor:
+def noisy_labels(
+    labels: torch.Tensor, num_classes: int, kind: str, rate: float, seed: int, dataset: str = ""
+) -> torch.Tensor:
     """The corrupted copy of `labels` (CPU, long):
 
     symmetric: round(rate N) samples, chosen uniformly, get a label drawn uniformly from the K - 1
@@ -102,5 +113,7 @@ def prepare_train(data, cfg):
     if noise is not None and noise.rate > 0:
         source = getattr(cfg, "source", cfg.name)
         # A seed of its own for the noise: the subset above and the noise are independent draws.
-        data = data.with_train_labels(noisy_labels(data.train_labels(), data.num_classes, noise.kind, noise.rate, seed + 1, source))
+        data = data.with_train_labels(
+            noisy_labels(data.train_labels(), data.num_classes, noise.kind, noise.rate, seed + 1, source)
+        )
     return data

@@ -34,7 +34,9 @@ class Normalization:
         if x.shape[1] != self.channels:
             x = x.expand(-1, self.channels, -1, -1)
         if x.device not in self._on:
-            self._on[x.device] = tuple(torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std))
+            self._on[x.device] = tuple(
+                torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std)
+            )
         mean, std = self._on[x.device]
         return (x - mean) / std
 
@@ -94,7 +96,11 @@ class TensorData:
 
     def with_train_labels(self, labels: torch.Tensor) -> TensorData:
         """The same data trained on `labels`; the labels it had stay as the clean ones."""
-        return replace(self, y_train=labels.to(self.y_train.device), y_train_clean=self.train_labels(clean=True).to(self.y_train.device))
+        return replace(
+            self,
+            y_train=labels.to(self.y_train.device),
+            y_train_clean=self.train_labels(clean=True).to(self.y_train.device),
+        )
 
     def with_val(self, train: torch.Tensor, val: torch.Tensor) -> TensorData:
         """The training samples at `val` become the validation split; those at `train` stay."""
@@ -125,7 +131,9 @@ class TensorData:
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x) if self.norm else x
 
-    def train_batches(self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None, rotate: float = 0.0) -> Iterator[Batch]:
+    def train_batches(
+        self, batch_size: int, generator: torch.Generator, crop_padding: int | None = None, rotate: float = 0.0
+    ) -> Iterator[Batch]:
         """Raw (un-normalized) batches of a random permutation; with crop_padding, DA1 (random
         crop after zero padding + horizontal flip, then a random rotation within +-`rotate`
         degrees when set) on the whole batch at once."""

@@ -88,7 +88,10 @@ def lenient(source: str) -> type:
             for name, md5 in files:
                 path = Path(self.root, self.base_folder, name)
                 if not check_integrity(str(path), md5):
-                    raise DataUnavailable(f"{path}: md5 differs from the official CIFAR archive (corrupted?); delete {path.parent} and download again")
+                    raise DataUnavailable(
+                        f"{path}: md5 differs from the official CIFAR archive (corrupted?); delete "
+                        f"{path.parent} and download again"
+                    )
 
     Lenient.__module__, Lenient.__name__ = __name__, f"Lenient{source.upper()}"
     Lenient.__qualname__ = Lenient.__name__  # what pickle looks up: see __getattr__ below
@@ -146,7 +149,10 @@ def ensure_files(cfg: TorchvisionData) -> None:
         if not existed:  # leave no half-downloaded tree behind
             shutil.rmtree(created, ignore_errors=True)
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise DataUnavailable(f"downloading {cfg.name} into {root} failed ({reason}); fetch it on a machine with internet and copy {cfg.how} there") from None
+        raise DataUnavailable(
+            f"downloading {cfg.name} into {root} failed ({reason}); fetch it on a machine with internet and "
+            f"copy {cfg.how} there"
+        ) from None
 
 
 def _decode(cfg: TorchvisionData, train: bool):

@@ -23,8 +23,19 @@ if TYPE_CHECKING:
 BiasMode = Literal["per_class", "unified", "none"]
 CLASSIFIERS = Registry("classifier", default="linear")
 # The official code's --bias_init_mode 0-7 (models/linear.py), by what each sets; see structured_bias.
-BIAS_INIT_MODES = ("uniform", "index", "linear", "linear_reversed", "log", "log_reversed", "blocks_high_low", "blocks_low_high")
-BiasInitMode = Literal["uniform", "index", "linear", "linear_reversed", "log", "log_reversed", "blocks_high_low", "blocks_low_high"]
+BIAS_INIT_MODES = (
+    "uniform",
+    "index",
+    "linear",
+    "linear_reversed",
+    "log",
+    "log_reversed",
+    "blocks_high_low",
+    "blocks_low_high",
+)
+BiasInitMode = Literal[
+    "uniform", "index", "linear", "linear_reversed", "log", "log_reversed", "blocks_high_low", "blocks_low_high"
+]
 
 
 def structured_bias(mode: str, num_classes: int) -> list[float]:
@@ -74,7 +85,10 @@ class Head(Variant):
     @model_validator(mode="after")
     def _structured_needs_per_class(self) -> Head:
         if self.bias_init_mode != "uniform" and self.bias != "per_class":
-            raise ValueError(f"classifier.bias_init_mode {self.bias_init_mode!r} sets one value per class; classifier.bias is {self.bias!r} (use 'per_class')")
+            raise ValueError(
+                f"classifier.bias_init_mode {self.bias_init_mode!r} sets one value per class; classifier.bias "
+                f"is {self.bias!r} (use 'per_class')"
+            )
         return self
 
     def initial_weight(self, feature_dim: int, num_classes: int) -> torch.Tensor:

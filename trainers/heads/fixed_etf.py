@@ -13,7 +13,8 @@ from trainers.heads.base import Head
 
 
 class FixedETF(Head):
-    """W frozen to a simplex ETF: rows sqrt(K/(K-1)) (e_k - 1/K), unit norm, in the first K feature coordinates, times `scale`; s_k = w_k . h - b_k, b learned.
+    """W frozen to a simplex ETF: rows sqrt(K/(K-1)) (e_k - 1/K), unit norm, in the first K feature coordinates, times
+    `scale`; s_k = w_k . h - b_k, b learned.
 
     This is what the official code's `--ETF_fc` builds (models/resnet.py): the ETF matrix, its rows
     rescaled to norm 1, placed in R^d by the K x d identity, requires_grad off. There the flag has
@@ -30,7 +31,10 @@ class FixedETF(Head):
 
         k = num_classes
         if feature_dim < k:
-            raise ValueError(f"classifier.name 'fixed_etf' needs at least as many features as classes: {feature_dim} features, {k} classes")
+            raise ValueError(
+                f"classifier.name 'fixed_etf' needs at least as many features as classes: {feature_dim} "
+                f"features, {k} classes"
+            )
         etf = math.sqrt(k / (k - 1)) * (torch.eye(k) - torch.full((k, k), 1.0 / k))
         etf = etf / etf.norm(dim=1, keepdim=True)
         return self.scale * etf @ torch.eye(k, feature_dim)

@@ -51,7 +51,10 @@ class Loss(Variant):
         import torch
 
         if self._class_counts is None:
-            raise RuntimeError(f"loss {self.name!r} needs the training split's class counts: bind them with with_class_counts (trainers/setup.py does)")
+            raise RuntimeError(
+                f"loss {self.name!r} needs the training split's class counts: bind them with with_class_counts "
+                "(trainers/setup.py does)"
+            )
         return torch.tensor(self._class_counts, dtype=like.dtype, device=like.device)
 
     @property
@@ -63,7 +66,9 @@ class Loss(Variant):
         `scale` is the head's (a cosine head's z = scale cos), None for a head without one."""
         return bias_free
 
-    def margined(self, bias_free: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    def margined(
+        self, bias_free: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor, scale: torch.Tensor | None
+    ) -> torch.Tensor:
         """s' = with_margin(z) - b: the scores this loss is computed on."""
         z = self.with_margin(bias_free, targets, scale)
         return z if bias is None else z - bias
@@ -91,7 +96,9 @@ class Loss(Variant):
         return -grad
 
 
-def soft_targets(labels: torch.Tensor, num_classes: int, smoothing: float = 0.0, dtype: torch.dtype | None = None) -> torch.Tensor:
+def soft_targets(
+    labels: torch.Tensor, num_classes: int, smoothing: float = 0.0, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """q = (1 - eps) one_hot(y) + eps / K (equals the official code's BCE smoothing term)."""
     import torch
     import torch.nn.functional as F

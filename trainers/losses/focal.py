@@ -58,7 +58,9 @@ class SigmoidFocal(Loss):
         import torch.nn.functional as F
 
         bce = F.binary_cross_entropy_with_logits(scores, targets, reduction="none")
-        one_minus_pt = (targets * torch.sigmoid(-scores) + (1 - targets) * torch.sigmoid(scores)).clamp_min(torch.finfo(scores.dtype).tiny)
+        one_minus_pt = (targets * torch.sigmoid(-scores) + (1 - targets) * torch.sigmoid(scores)).clamp_min(
+            torch.finfo(scores.dtype).tiny
+        )
         loss = one_minus_pt.pow(self.gamma) * bce
         if self.alpha >= 0:
             loss = (self.alpha * targets + (1 - self.alpha) * (1 - targets)) * loss

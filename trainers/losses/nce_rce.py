@@ -35,4 +35,6 @@ class NCEandRCE(Loss):
     beta: float = Field(1.0, ge=0.0)
 
     def per_sample(self, scores, targets):
-        return self.alpha * normalized_cross_entropy(scores, targets) + self.beta * reverse_cross_entropy(scores, targets, RCE_LOG_ZERO)
+        return self.alpha * normalized_cross_entropy(scores, targets) + self.beta * reverse_cross_entropy(
+            scores, targets, RCE_LOG_ZERO
+        )

@@ -2,7 +2,8 @@
 
 Each family is one module (scores and uniform accuracy, NC1 and its variants, ETF geometry, the
 nearest class centre, the loss, label noise); each metric in it is registered under its key (registry.py), and
-every other module in this folder is imported too, so adding a metric is one new file (docs/extending.md#add-your-own-metric). The metrics are computed by a streaming pass over a split
+every other module in this folder is imported too, so adding a metric is one new file
+(docs/extending.md#add-your-own-metric). The metrics are computed by a streaming pass over a split
 (split_pass.py) from statistics accumulated batch by batch (stats.py); reference.py computes the
 same numbers the direct way on all features at once, as the independent check.
 

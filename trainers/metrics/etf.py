@@ -64,13 +64,15 @@ def nc2_w(s: SplitStats) -> float:
 
 @metric("nc2_h", layers=True)
 def nc2_h(s: SplitStats) -> float:
-    """|| Mbar^T Mbar / ||Mbar^T Mbar||_F - E ||_F: the centred class means form a simplex ETF (Zhu et al., NeurIPS 2021)."""
+    """|| Mbar^T Mbar / ||Mbar^T Mbar||_F - E ||_F: the centred class means form a simplex ETF (Zhu et al., NeurIPS
+    2021)."""
     return etf_distance(s.mbar.T @ s.mbar)
 
 
 @metric("nc3")
 def nc3(s: SplitStats) -> float:
-    """|| Wbar Mbar / ||Wbar Mbar||_F - E ||_F, Wbar = W minus its mean row: self-duality, the BCE paper's variant (Li, Xiao, Shen, ICML 2025)."""
+    """|| Wbar Mbar / ||Wbar Mbar||_F - E ||_F, Wbar = W minus its mean row: self-duality, the BCE paper's variant (Li,
+    Xiao, Shen, ICML 2025)."""
     return etf_distance((s.weight - s.weight.mean(dim=0, keepdim=True)) @ s.mbar)
 
 
@@ -82,13 +84,15 @@ def nc3_zhu(s: SplitStats) -> float:
 
 @metric("distinctiveness")
 def distinctiveness(s: SplitStats) -> float:
-    """mean over k != l of cos(mu_k - mu_G, mu_l - mu_G): lower = more distinct classes, minimum -1/(K-1) at a simplex ETF (Li, Xiao, Shen, ICML 2025)."""
+    """mean over k != l of cos(mu_k - mu_G, mu_l - mu_G): lower = more distinct classes, minimum -1/(K-1) at a simplex
+    ETF (Li, Xiao, Shen, ICML 2025)."""
     return pair_cosines(s.mbar.T).mean().item()
 
 
 @metric("equinorm_h")
 def equinorm_h(s: SplitStats) -> float:
-    """std_k / mean_k of ||mu_k - mu_G||: the centred class means have equal norms at 0 (Papyan, Han, Donoho, PNAS 2020, Fig. 2)."""
+    """std_k / mean_k of ||mu_k - mu_G||: the centred class means have equal norms at 0 (Papyan, Han, Donoho, PNAS 2020,
+    Fig. 2)."""
     return coefficient_of_variation(s.mbar.norm(dim=0))
 
 
@@ -100,31 +104,36 @@ def equinorm_w(s: SplitStats) -> float:
 
 @metric("equiangular_h")
 def equiangular_h(s: SplitStats) -> float:
-    """std over k != l of cos(mu_k - mu_G, mu_l - mu_G) (population std): equal angles at 0 (Papyan, Han, Donoho, PNAS 2020, Fig. 3)."""
+    """std over k != l of cos(mu_k - mu_G, mu_l - mu_G) (population std): equal angles at 0 (Papyan, Han, Donoho, PNAS
+    2020, Fig. 3)."""
     return pair_cosines(s.mbar.T).std(correction=0).item()
 
 
 @metric("equiangular_w")
 def equiangular_w(s: SplitStats) -> float:
-    """std over k != l of cos(w_k, w_l) (population std): equal classifier angles at 0 (Papyan, Han, Donoho, PNAS 2020, Fig. 3)."""
+    """std over k != l of cos(w_k, w_l) (population std): equal classifier angles at 0 (Papyan, Han, Donoho, PNAS 2020,
+    Fig. 3)."""
     return pair_cosines(s.weight).std(correction=0).item()
 
 
 @metric("maxangle_h")
 def maxangle_h(s: SplitStats) -> float:
-    """mean over k != l of |cos(mu_k - mu_G, mu_l - mu_G) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan, Han, Donoho, PNAS 2020, Fig. 4)."""
+    """mean over k != l of |cos(mu_k - mu_G, mu_l - mu_G) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan,
+    Han, Donoho, PNAS 2020, Fig. 4)."""
     return (pair_cosines(s.mbar.T) + 1.0 / (s.num_classes - 1)).abs().mean().item()
 
 
 @metric("maxangle_w")
 def maxangle_w(s: SplitStats) -> float:
-    """mean over k != l of |cos(w_k, w_l) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan, Han, Donoho, PNAS 2020, Fig. 4)."""
+    """mean over k != l of |cos(w_k, w_l) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan, Han, Donoho, PNAS
+    2020, Fig. 4)."""
     return (pair_cosines(s.weight) + 1.0 / (s.num_classes - 1)).abs().mean().item()
 
 
 @metric("gnc2_h")
 def gnc2_h(s: SplitStats) -> float:
-    """mean over k < l of log(1 / ||u_k - u_l||), u_k = (mu_k - mu_G) / ||mu_k - mu_G||: hyperspherical uniformity, lower = more uniform, -log(2K/(K-1))/2 at a simplex ETF (Liu et al., ICLR 2023).
+    """mean over k < l of log(1 / ||u_k - u_l||), u_k = (mu_k - mu_G) / ||mu_k - mu_G||: hyperspherical uniformity,
+    lower = more uniform, -log(2K/(K-1))/2 at a simplex ETF (Liu et al., ICLR 2023).
 
     The logarithmic energy of the normalized centred class means (the GNC2 of Liu, Yu, Weller,
     Schoelkopf, "Generalizing and Decoupling Neural Collapse via Hyperspherical Uniformity Gap").

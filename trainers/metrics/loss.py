@@ -31,7 +31,8 @@ def _residual(mean_gradient: torch.Tensor, s: SplitStats) -> float:
 
 @sample_metric("bias_residual", finish=_residual)
 def bias_gradient(b: Batch) -> torch.Tensor | None:
-    """mean_k |g_k|, g = d/db [ mean_i L_i + lambda_b/2 ||b||^2 ]: how far b is from its stationary point, the paper's f(b) (NaN without a bias).
+    """mean_k |g_k|, g = d/db [ mean_i L_i + lambda_b/2 ||b||^2 ]: how far b is from its stationary point, the paper's
+    f(b) (NaN without a bias).
 
     The per-sample gradients dL_i/db come from `Loss.bias_gradient` (closed forms for CE and BCE,
     autograd otherwise); the pass averages them over the split and `_residual` adds the decay.

@@ -33,7 +33,8 @@ def nc1(s: SplitStats) -> float:
 
 @metric("cdnv", layers=True)
 def cdnv(s: SplitStats) -> float:
-    """mean over k != l of (V_k + V_l) / (2 ||mu_k - mu_l||^2), V_k = mean_{y_i = k} ||h_i - mu_k||^2: class-distance normalized variance (Galanti, Gyorgy, Hutter, ICLR 2022).
+    """mean over k != l of (V_k + V_l) / (2 ||mu_k - mu_l||^2), V_k = mean_{y_i = k} ||h_i - mu_k||^2: class-distance
+    normalized variance (Galanti, Gyorgy, Hutter, ICLR 2022).
 
     0 at NC1. The CDNV of a pair bounds how well a nearest-class-centre classifier separates the
     two classes; the transfer-learning literature reports this mean over pairs. NaN when two class
@@ -54,7 +55,8 @@ def cdnv(s: SplitStats) -> float:
 
 @sample_metric("compactness", second_pass=True)
 def compactness(b: Batch) -> torch.Tensor:
-    """mean_i cos(h_i - mu_G, mu_{y_i} - mu_G): 1 when every feature lies on its class mean's direction; higher = more compact (Li, Xiao, Shen, ICML 2025)."""
+    """mean_i cos(h_i - mu_G, mu_{y_i} - mu_G): 1 when every feature lies on its class mean's direction; higher = more
+    compact (Li, Xiao, Shen, ICML 2025)."""
     import torch.nn.functional as F
 
     return F.cosine_similarity(b.features - b.mu_global, (b.means - b.mu_global)[b.labels], dim=-1, eps=1e-300)

@@ -28,11 +28,13 @@ def nearest_centre(features: torch.Tensor, centres: torch.Tensor) -> torch.Tenso
 
 @sample_metric("ncc_acc", layers=True, second_pass=True)
 def ncc_acc(b: Batch) -> torch.Tensor:
-    """mean_i [ argmin_k ||h_i - mu_k^train|| = y_i ]: accuracy of the nearest class centre, train-split means for every split (Papyan, Han, Donoho, PNAS 2020)."""
+    """mean_i [ argmin_k ||h_i - mu_k^train|| = y_i ]: accuracy of the nearest class centre, train-split means for every
+    split (Papyan, Han, Donoho, PNAS 2020)."""
     return nearest_centre(b.features, b.train_means) == b.labels
 
 
 @sample_metric("nc4", layers=True, second_pass=True)
 def nc4(b: Batch) -> torch.Tensor:
-    """mean_i [ argmax_k S_ik = argmin_k ||h_i - mu_k^train|| ]: the classifier agrees with the nearest class centre, 1 at NC4 (Papyan, Han, Donoho, PNAS 2020)."""
+    """mean_i [ argmax_k S_ik = argmin_k ||h_i - mu_k^train|| ]: the classifier agrees with the nearest class centre, 1
+    at NC4 (Papyan, Han, Donoho, PNAS 2020)."""
     return b.scores.argmax(dim=1) == nearest_centre(b.features, b.train_means)

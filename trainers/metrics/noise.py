@@ -34,7 +34,8 @@ def _fitted_share(mean, s: SplitStats) -> float:
 
 @sample_metric("noisy_fit", finish=_fitted_share, only="label noise")
 def noisy_fit(b: Batch) -> torch.Tensor | None:
-    """sum_i [ y_i != y_i^clean and argmax_k S_ik = y_i ] / sum_i [ y_i != y_i^clean ]: the share of corrupted labels the classifier fits (memorization; NaN without noise)."""
+    """sum_i [ y_i != y_i^clean and argmax_k S_ik = y_i ] / sum_i [ y_i != y_i^clean ]: the share of corrupted labels
+    the classifier fits (memorization; NaN without noise)."""
     import torch
 
     if b.clean_labels is None:

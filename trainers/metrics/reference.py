@@ -61,7 +61,11 @@ def all_metrics(
     w = weight.detach().to(torch.float64).to(h.device)
     y = labels.to(h.device).long()
     n, k = y.numel(), w.shape[0]
-    b = torch.zeros(k, dtype=torch.float64, device=h.device) if bias is None else bias.detach().to(h.device, torch.float64).expand(k)
+    b = (
+        torch.zeros(k, dtype=torch.float64, device=h.device)
+        if bias is None
+        else bias.detach().to(h.device, torch.float64).expand(k)
+    )
     z = h @ w.T
     s = z - b
     own = F.one_hot(y, k).bool()
@@ -75,7 +79,9 @@ def all_metrics(
     p = torch.linalg.pinv(mbar.T @ mbar, hermitian=True)
     raw_bias = b[:1] if bias is not None and bias.numel() == 1 else b
     counts = torch.bincount(y, minlength=k).to(torch.float64)
-    variance = torch.zeros(k, dtype=torch.float64, device=h.device).index_add_(0, y, within.square().sum(dim=1)) / counts
+    variance = (
+        torch.zeros(k, dtype=torch.float64, device=h.device).index_add_(0, y, within.square().sum(dim=1)) / counts
+    )
     centres = means if train_means is None else train_means.to(h.device, torch.float64)
     ncc = torch.cdist(h, centres).argmin(dim=1)
     pred = s.argmax(dim=1)
@@ -120,12 +126,24 @@ def all_metrics(
     return values
 
 
-def loss_metrics(loss: Loss | None, h: torch.Tensor, y: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, lambda_b: float = 0.0, chunk: int = 8192) -> dict[str, float]:
+def loss_metrics(
+    loss: Loss | None,
+    h: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    bias: torch.Tensor | None,
+    lambda_b: float = 0.0,
+    chunk: int = 8192,
+) -> dict[str, float]:
     """loss = mean_i L_i and bias_residual = mean_k |d/db [mean_i L_i + lambda_b/2 ||b||^2]|."""
     if loss is None:
         return {"loss": math.nan, "bias_residual": math.nan}
     k = w.shape[0]
-    b = torch.zeros(k, dtype=torch.float64, device=h.device) if bias is None else bias.detach().to(h.device, torch.float64).expand(k)
+    b = (
+        torch.zeros(k, dtype=torch.float64, device=h.device)
+        if bias is None
+        else bias.detach().to(h.device, torch.float64).expand(k)
+    )
     total, grad = 0.0, torch.zeros(k, dtype=torch.float64, device=h.device)
     for start in range(0, len(y), chunk):  # bounded memory: autograd keeps a few N x K tensors
         s = h[start : start + chunk] @ w.T - b

@@ -44,8 +44,8 @@ class Metric:
 
     @property
     def definition(self) -> str:
-        """The first line of its docstring: the formula and where it comes from."""
-        return (self.fn.__doc__ or "").strip().splitlines()[0].strip() if self.fn.__doc__ else ""
+        """The first paragraph of its docstring on one line: the formula and where it comes from."""
+        return " ".join((self.fn.__doc__ or "").strip().split("\n\n")[0].split())
 
 
 class MetricRegistry:
@@ -54,7 +54,10 @@ class MetricRegistry:
 
     def add(self, entry: Metric) -> None:
         if entry.key in self._metrics and self._metrics[entry.key].fn is not entry.fn:
-            raise ValueError(f"metric key {entry.key!r} is registered twice: {self._metrics[entry.key].fn.__qualname__} and {entry.fn.__qualname__}")
+            raise ValueError(
+                f"metric key {entry.key!r} is registered twice: {self._metrics[entry.key].fn.__qualname__} and "
+                f"{entry.fn.__qualname__}"
+            )
         self._metrics[entry.key] = entry
 
     def __iter__(self):
@@ -93,7 +96,14 @@ def metric(key: str, *, layers: bool = False) -> Callable:
     return register
 
 
-def sample_metric(key: str, *, layers: bool = False, second_pass: bool = False, finish: Callable | None = None, only: str | None = None) -> Callable:
+def sample_metric(
+    key: str,
+    *,
+    layers: bool = False,
+    second_pass: bool = False,
+    finish: Callable | None = None,
+    only: str | None = None,
+) -> Callable:
     """Register fn(Batch) -> per-sample values (a tensor with one row per sample, or None when the
     metric does not apply: the value is then NaN) under `key`; the value is their mean over the
     split, or finish(mean, SplitStats). `only` names the condition outside which it is always NaN."""

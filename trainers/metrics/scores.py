@@ -35,7 +35,8 @@ def top5_accuracy(b: Batch) -> torch.Tensor | None:
 
 @metric("uniform_acc")
 def uniform_acc(s: SplitStats) -> float:
-    """max_t mean_i [ n_i < t < p_i ]: one shared threshold for every class, exact by sorting the 2N endpoints (Li et al. 2024)."""
+    """max_t mean_i [ n_i < t < p_i ]: one shared threshold for every class, exact by sorting the 2N endpoints (Li et
+    al. 2024)."""
     return s.scores.uniform[0]
 
 

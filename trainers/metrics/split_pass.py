@@ -50,7 +50,14 @@ class Context:
     scale: torch.Tensor | None = None  # a cosine head's scale (what a margin loss reads), else None
 
     @classmethod
-    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, loss: Loss | None = None, lambda_b: float = 0.0, device=None) -> Context:
+    def of(
+        cls,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        loss: Loss | None = None,
+        lambda_b: float = 0.0,
+        device=None,
+    ) -> Context:
         """A linear classifier given by its W and b."""
         device = device or weight.device
         w = weight.detach().to(device, torch.float64)
@@ -65,9 +72,13 @@ class Context:
         bias = head.bias_vector()
         variant = head.variant
         return cls(
-            variant.metric_weight(weight, scale), None if bias is None else bias.to(torch.float64), loss, lambda_b,
-            score_fn=lambda features: variant.bias_free(weight, scale, features), scale=scale,
-        )  # fmt: skip
+            variant.metric_weight(weight, scale),
+            None if bias is None else bias.to(torch.float64),
+            loss,
+            lambda_b,
+            score_fn=lambda features: variant.bias_free(weight, scale, features),
+            scale=scale,
+        )
 
     def bias_free(self, features: torch.Tensor) -> torch.Tensor:
         return self.score_fn(features) if self.score_fn is not None else features @ self.weight.T
@@ -203,20 +214,28 @@ class SplitPass:
 
     @staticmethod
     def _metrics(level: str | None, kind: str, second: bool | None = None) -> list[Metric]:
-        return [m for m in METRICS if m.kind == kind and (level is FEATURES or m.layers) and (second is None or m.second_pass == second)]
+        return [
+            m
+            for m in METRICS
+            if m.kind == kind and (level is FEATURES or m.layers) and (second is None or m.second_pass == second)
+        ]
 
     @property
     def needs_second(self) -> bool:
         return any(self._metrics(level, "sample", second=True) for level in self.levels)
 
-    def _batches(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None, clean: torch.Tensor | None = None) -> dict[str | None, Batch]:
+    def _batches(
+        self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None, clean: torch.Tensor | None = None
+    ) -> dict[str | None, Batch]:
         y = labels.to(self.ctx.weight.device).long()
         clean = None if clean is None else clean.to(y.device).long()
         head = Batch(features.to(self.ctx.weight.device, torch.float64), y, self.ctx, clean_labels=clean)
         out = {FEATURES: head}
         for name in self.levels:
             if name is not FEATURES:
-                out[name] = Batch(layers[name].to(head.features.device, torch.float64).flatten(1), y, self.ctx, head=head)
+                out[name] = Batch(
+                    layers[name].to(head.features.device, torch.float64).flatten(1), y, self.ctx, head=head
+                )
         return out
 
     def _accumulate(self, level: _Level, batch: Batch, metrics: list[Metric]) -> None:
@@ -228,7 +247,13 @@ class SplitPass:
             total = values.to(torch.float64).sum(dim=0)
             level.sums[m.key] = total if m.key not in level.sums else level.sums[m.key] + total
 
-    def first(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None, clean: torch.Tensor | None = None) -> None:
+    def first(
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        layers: dict | None = None,
+        clean: torch.Tensor | None = None,
+    ) -> None:
         """Phase one: one batch of penultimate features (B x d) with their labels (those trained
         on), each tapped layer's pooled output (name -> B x d_l), and under label noise the clean
         labels (B)."""
@@ -268,14 +293,30 @@ class SplitPass:
             if missing:
                 raise ValueError(f"classes {missing} have no samples in this split; class means are undefined")
             head = name is FEATURES
-            scores = ScoreStats(torch.cat(self.pos), torch.cat(self.neg_max), self.pos_moments, self.neg_moments) if head else None
+            scores = (
+                ScoreStats(torch.cat(self.pos), torch.cat(self.neg_max), self.pos_moments, self.neg_moments)
+                if head
+                else None
+            )
             level.stats = SplitStats(
-                m.counts, m.means, m.within, m.class_ss, weight=self.ctx.weight if head else None,
-                bias=self.ctx.bias if head else None, lambda_b=self.ctx.lambda_b, scores=scores,
-            )  # fmt: skip
+                m.counts,
+                m.means,
+                m.within,
+                m.class_ss,
+                weight=self.ctx.weight if head else None,
+                bias=self.ctx.bias if head else None,
+                lambda_b=self.ctx.lambda_b,
+                scores=scores,
+            )
         return level.stats
 
-    def second(self, features: torch.Tensor, labels: torch.Tensor, layers: dict | None = None, clean: torch.Tensor | None = None) -> None:
+    def second(
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        layers: dict | None = None,
+        clean: torch.Tensor | None = None,
+    ) -> None:
         """Phase two: the same batches again, after every batch went through `first`."""
         for name, batch in self._batches(features, labels, layers, clean).items():
             stats = self._stats(name)
@@ -299,13 +340,24 @@ class SplitPass:
     def finish(self) -> SplitResult:
         """Every registered metric at every level (NaN where a metric does not apply)."""
         values = {m.key: self._value(m, FEATURES) for m in METRICS}
-        layers = {name: {m.key: self._value(m, name) for m in METRICS if m.layers} for name in self.levels if name is not FEATURES}
+        layers = {
+            name: {m.key: self._value(m, name) for m in METRICS if m.layers}
+            for name in self.levels
+            if name is not FEATURES
+        }
         means = self.class_means()
         samples = {kind: s.sample() for kind, s in self.samplers.items()} if self.samplers else None
         return SplitResult(values, layers, means, samples)
 
 
-def compute_split(features: torch.Tensor, labels: torch.Tensor, ctx: Context, layers: dict | None = None, train_means: dict | None = None, chunk: int = 4096) -> SplitResult:
+def compute_split(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    ctx: Context,
+    layers: dict | None = None,
+    train_means: dict | None = None,
+    chunk: int = 4096,
+) -> SplitResult:
     """The streaming pass over in-memory tensors cut into chunks of `chunk` samples (a notebook's
     entry point, and the tests'): features (N x d), labels (N), layers name -> (N x d_l)."""
     names = list(layers or {})

@@ -91,7 +91,9 @@ def uniform_keys(seed: int, start: int, count: int, device: torch.device | str =
     splitmix64 output for state seed * 2^32 + (position + 1) * gamma (Steele, Lea, Flood, OOPSLA
     2014), so a value's key depends on its position alone, never on how the stream was cut."""
     gamma, mix1, mix2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-    z = torch.arange(start + 1, start + count + 1, dtype=torch.int64, device=device) * _int64(gamma) + _int64(seed << 32)
+    z = torch.arange(start + 1, start + count + 1, dtype=torch.int64, device=device) * _int64(gamma) + _int64(
+        seed << 32
+    )
     z = (z ^ ((z >> 30) & ((1 << 34) - 1))) * _int64(mix1)  # the masks make >> a logical shift
     z = (z ^ ((z >> 27) & ((1 << 37) - 1))) * _int64(mix2)
     z = z ^ ((z >> 31) & ((1 << 33) - 1))

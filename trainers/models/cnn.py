@@ -40,7 +40,9 @@ class CNN(ModelVariant):
 
         def block(cin: int, cout: int) -> None:
             norm = [nn.BatchNorm2d(cout)] if self.batch_norm else []
-            layers[f"block{sum(n.startswith('block') for n in layers) + 1}"] = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=not self.batch_norm), *norm, nn.ReLU(inplace=True))
+            layers[f"block{sum(n.startswith('block') for n in layers) + 1}"] = nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=not self.batch_norm), *norm, nn.ReLU(inplace=True)
+            )
 
         def maxpool() -> None:
             layers[f"pool{sum(n.startswith('pool') for n in layers) + 1}"] = nn.MaxPool2d(2)
@@ -58,7 +60,12 @@ class CNN(ModelVariant):
         maxpool()
         block(wider(channels), wider(wider(channels)))
         channels = wider(wider(channels))
-        layers.update(gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(), embed=nn.Linear(channels, self.width), relu=nn.ReLU(inplace=True))
+        layers.update(
+            gap=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(),
+            embed=nn.Linear(channels, self.width),
+            relu=nn.ReLU(inplace=True),
+        )
         return nn.Sequential(layers), self.width
 
     def stages(self, backbone) -> list[str]:

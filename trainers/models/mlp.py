@@ -30,7 +30,9 @@ class MLP(ModelVariant):
         for i in range(self.depth):
             norm = [nn.BatchNorm1d(self.width)] if self.batch_norm else []
             # No Linear bias before a BatchNorm: the norm's shift replaces it.
-            layers[f"hidden{i + 1}"] = nn.Sequential(nn.Linear(fan_in, self.width, bias=not self.batch_norm), *norm, nn.ReLU(inplace=True))
+            layers[f"hidden{i + 1}"] = nn.Sequential(
+                nn.Linear(fan_in, self.width, bias=not self.batch_norm), *norm, nn.ReLU(inplace=True)
+            )
             fan_in = self.width
         return nn.Sequential(layers), self.width
 

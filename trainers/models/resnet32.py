@@ -30,7 +30,11 @@ class ResNet32(ModelVariant):
         from torchvision.models.resnet import BasicBlock
 
         needs_image("resnet32", input_shape)
-        stem = nn.Sequential(nn.Conv2d(input_shape[0], WIDTHS[0], 3, padding=1, bias=False), nn.BatchNorm2d(WIDTHS[0]), nn.ReLU(inplace=True))
+        stem = nn.Sequential(
+            nn.Conv2d(input_shape[0], WIDTHS[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(WIDTHS[0]),
+            nn.ReLU(inplace=True),
+        )
         layers = OrderedDict(stem=stem)
         inplanes = WIDTHS[0]
         for stage, planes in enumerate(WIDTHS):

@@ -34,7 +34,9 @@ class Timm(ModelVariant):
     def _not_ours(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
         taken = sorted({"model_name", "pretrained", "num_classes"} & set(kwargs))
         if taken:
-            raise ValueError(f"{', '.join(taken)}: set by ncsweep (model.name, model.pretrained; the head is ncsweep's)")
+            raise ValueError(
+                f"{', '.join(taken)}: set by ncsweep (model.name, model.pretrained; the head is ncsweep's)"
+            )
         return kwargs
 
     @property
@@ -66,16 +68,20 @@ class Timm(ModelVariant):
         from huggingface_hub.constants import HF_HUB_CACHE
 
         if not timm.is_model(self.timm_name.split(".")[0]):
-            raise WeightsUnavailable(f"timm has no model {self.timm_name!r} (timm {timm.__version__}; see timm.list_models())")
+            raise WeightsUnavailable(
+                f"timm has no model {self.timm_name!r} (timm {timm.__version__}; see timm.list_models())"
+            )
         if not self.pretrained:
             return
         if timm.models.get_pretrained_cfg(self.timm_name) is None:
             raise WeightsUnavailable(f"timm has no pretrained weights for {self.timm_name!r}")
         if cached_weights(self) is None:
             raise WeightsUnavailable(
-                f"pretrained {self.timm_name} weights are not in the local cache (Hugging Face hub cache {HF_HUB_CACHE}, "
+                f"pretrained {self.timm_name} weights are not in the local cache (Hugging Face hub cache "
+                f"{HF_HUB_CACHE}, "
                 f"torch hub cache {Path(torch.hub.get_dir()) / 'checkpoints'}). On a machine with internet run "
-                f"`python -c \"import timm; timm.create_model('{self.timm_name}', pretrained=True)\"` and copy the cache "
+                f"`python -c \"import timm; timm.create_model('{self.timm_name}', pretrained=True)\"` and copy "
+                "the cache "
                 f"folder here ($HF_HUB_CACHE / $TORCH_HOME set the locations)"
             )
 

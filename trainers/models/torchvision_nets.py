@@ -33,7 +33,9 @@ class Torchvision(ModelVariant):
     @model_validator(mode="after")
     def _feature_dim_on_resnets(self) -> Torchvision:
         if self.feature_dim is not None and not self.name.startswith("resnet"):
-            raise ValueError(f"model.feature_dim applies to the ResNets (the official --fixdim); model.name is {self.name!r}")
+            raise ValueError(
+                f"model.feature_dim applies to the ResNets (the official --fixdim); model.name is {self.name!r}"
+            )
         return self
 
     def build(self, input_shape):
@@ -99,7 +101,9 @@ def ensure_weights(name: str) -> None:
 def conv_stem(in_channels: int, out_channels: int, cifar: bool):
     from torch import nn
 
-    conv = nn.Conv2d(in_channels, out_channels, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3, bias=False)
+    conv = nn.Conv2d(
+        in_channels, out_channels, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3, bias=False
+    )
     nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # torchvision's own conv init
     return conv
 
@@ -111,7 +115,9 @@ def narrow_last_block(block, out_channels: int) -> int:
 
     last = "conv3" if hasattr(block, "conv3") else "conv2"  # Bottleneck or BasicBlock
     conv = getattr(block, last)
-    new = nn.Conv2d(conv.in_channels, out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding, bias=False)
+    new = nn.Conv2d(
+        conv.in_channels, out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding, bias=False
+    )
     shortcut = nn.Conv2d(block.conv1.in_channels, out_channels, 1, bias=False)
     for c in (new, shortcut):
         nn.init.kaiming_normal_(c.weight, mode="fan_out", nonlinearity="relu")

@@ -44,7 +44,10 @@ class Optimizer(Variant):
         if linear and data.get("base_batch_size") is None:
             return {**data, "base_batch_size": DEFAULT_BASE_BATCH_SIZE}
         if not linear and data.get("base_batch_size") is not None:
-            raise ValueError("base_batch_size: the reference batch size of lr_scaling 'linear'; with lr_scaling 'none' drop it (or set lr_scaling: linear)")
+            raise ValueError(
+                "base_batch_size: the reference batch size of lr_scaling 'linear'; with lr_scaling 'none' drop "
+                "it (or set lr_scaling: linear)"
+            )
         return data
 
     def effective_lr(self, batch_size: int) -> float:
