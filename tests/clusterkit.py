@@ -36,6 +36,32 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_command(sweep: Path, uri: str, results: Path) -> list[str]:
+    """`ncsweep run SWEEP` as `python -m orchestrator.cli` of this interpreter (so PYTHONPATH picks
+    the project copy), with its tracking store and results folder."""
+    return [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "run",
+        str(sweep),
+        "--tracking-uri",
+        uri,
+        "--storage",
+        str(results),
+    ]
+
+
+def cli(cwd: Path, env: dict[str, str], timeout: float = 120):
+    """A function running `ncsweep ARGS...` (as `python -m orchestrator.cli`) in `cwd` with `env`."""
+
+    def ncsweep(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "orchestrator.cli", *args]
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+    return ncsweep
+
+
 def start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     """A process in its own session, so it and everything it starts can be stopped together."""
     with open(log, "w") as out:

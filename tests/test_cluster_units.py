@@ -18,8 +18,9 @@ from orchestrator.cluster import jobs
 from orchestrator.errors import BadInput
 from orchestrator.running.storage import RUN_INFO, RunInfo, join, normalize, read_run_info, write_run_info
 from orchestrator.sweep.spec import load_sweep
+from orchestrator.tracking.parent import start_parent_run
 from orchestrator.tracking.store import check_reachable, with_backoff
-from orchestrator.tracking.tracker import NODE_TAG, RESUMED_TAG, MlflowTracker, start_parent_run
+from orchestrator.tracking.tracker import NODE_TAG, RESUMED_TAG, MlflowTracker
 
 
 def fake_trial(name: str, last_result: dict | None = None):
@@ -236,7 +237,7 @@ def test_checkpoint_and_failure_keys(tmp_path, capsys):
 def test_an_sqlite_store_keeps_its_artifacts_beside_its_database(tmp_path, monkeypatch):
     """MLflow's default puts them in ./mlruns of the folder a run starts from: runs started from
     different folders would scatter them (and the test suite would write into the checkout)."""
-    from orchestrator.tracking.tracker import ensure_experiment
+    from orchestrator.tracking.parent import ensure_experiment
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -8,13 +8,11 @@ from __future__ import annotations
 import filecmp
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from clusterkit import Runs, clean_env, run_to_end
+from clusterkit import Runs, clean_env, cli, run_command, run_to_end
 from conftest import tiny_sweep
 
 pytestmark = pytest.mark.integration
@@ -64,17 +62,7 @@ def test_readme_loss_is_one_new_file_and_trains_in_a_sweep(project_with_new_loss
     sweep = tiny_sweep(tmp_path / "plugin.yaml", "plugin", grid={"loss.name": ["ce", loss_name]})
     env = clean_env(PYTHONPATH=str(copy))  # the copy, not the installed project: Ray's workers inherit it
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [
-        sys.executable,
-        "-m",
-        "orchestrator.cli",
-        "run",
-        str(sweep),
-        "--tracking-uri",
-        uri,
-        "--storage",
-        str(tmp_path / "results"),
-    ]
+    args = run_command(sweep, uri, tmp_path / "results")
     code, output = run_to_end(args, copy, env, tmp_path / "run.log")
     assert code == 0, output
     runs = Runs(uri, "test-plugin")
@@ -95,15 +83,7 @@ def test_readme_loss_is_listed_validated_and_typed(project_with_new_loss, tmp_pa
     loss_name = readme_loss()[0].removesuffix(".py")
     env = clean_env(PYTHONPATH=str(copy))
 
-    def ncsweep(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    ncsweep = cli(tmp_path, env, timeout=120)
 
     listed = ncsweep("list", "losses")
     assert listed.returncode == 0 and f"  {loss_name}: " in listed.stdout and "margin=1.0" in listed.stdout

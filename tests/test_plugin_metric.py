@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clusterkit import Runs, clean_env, run_to_end
+from clusterkit import Runs, clean_env, run_command, run_to_end
 from conftest import tiny_sweep
 from test_plugin_loss import PACKAGES, changed_files
 
@@ -66,17 +66,7 @@ def test_readme_metric_is_one_new_file_and_lands_in_mlflow(tmp_path):
     text = sweep.read_text().replace("  train:", "  metrics: {layers: stages}\n  train:")
     sweep.write_text(text)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [
-        sys.executable,
-        "-m",
-        "orchestrator.cli",
-        "run",
-        str(sweep),
-        "--tracking-uri",
-        uri,
-        "--storage",
-        str(tmp_path / "results"),
-    ]
+    args = run_command(sweep, uri, tmp_path / "results")
     code, output = run_to_end(args, copy, env, tmp_path / "run.log")
     assert code == 0, output
     (run,) = Runs(uri, "test-plugin-metric").children()

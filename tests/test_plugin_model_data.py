@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from clusterkit import clean_env
+from clusterkit import clean_env, cli
 from test_plugin_loss import PACKAGES, changed_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,15 +51,7 @@ def test_readme_plugin_is_one_new_file_listed_validated_and_trained(family, tmp_
     key = "model.name" if family == "model" else "data.name"
     env = clean_env(PYTHONPATH=str(copy))  # the copy, not the installed project
 
-    def ncsweep(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    ncsweep = cli(tmp_path, env, timeout=300)
 
     listed = ncsweep("list", listing)
     assert listed.returncode == 0 and f"  {plugin}: " in listed.stdout, listed.stdout + listed.stderr

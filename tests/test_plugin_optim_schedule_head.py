@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clusterkit import clean_env
+from clusterkit import clean_env, cli
 from test_plugin_loss import PACKAGES, ROOT, changed_files
 
 SECTIONS = {"optimizer": "trainers/optim", "schedule": "trainers/schedules", "classifier head": "trainers/heads"}
@@ -45,15 +45,7 @@ def names() -> dict[str, str]:
 
 
 def ncsweep(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env(PYTHONPATH=str(project))
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return cli(project, clean_env(PYTHONPATH=str(project)), timeout=300)(*args)
 
 
 def test_each_example_is_one_new_file(project):

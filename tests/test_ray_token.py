@@ -6,10 +6,9 @@ environment."""
 from __future__ import annotations
 
 import stat
-import sys
 
 import pytest
-from clusterkit import clean_env, run_to_end
+from clusterkit import clean_env, run_command, run_to_end
 from conftest import tiny_sweep
 
 from orchestrator.cluster.ray_token import ensure_local_token, token_path
@@ -73,17 +72,7 @@ def test_the_console_script_leaves_a_private_token_in_an_empty_home(tmp_path):
     sweep = tiny_sweep(tmp_path / "token.yaml", "token", grid={"loss.name": ["ce"]})
     env = {k: v for k, v in clean_env(HOME=str(home)).items() if not k.startswith("RAY_AUTH")}
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [
-        sys.executable,
-        "-m",
-        "orchestrator.cli",
-        "run",
-        str(sweep),
-        "--tracking-uri",
-        uri,
-        "--storage",
-        str(tmp_path / "results"),
-    ]
+    args = run_command(sweep, uri, tmp_path / "results")
     code, output = run_to_end(args, tmp_path, env, tmp_path / "run.log")
     assert code == 0, output[-3000:]
     token = home / ".ray" / "auth_token"

@@ -13,8 +13,8 @@ from analysis.store.read import NoRuns
 from orchestrator.errors import INTERRUPTED, OK, TRIAL_FAILED
 from orchestrator.output.results import compare_line, print_files, print_results
 from orchestrator.running.storage import is_uri, join
+from orchestrator.tracking.parent import publish_summary
 from orchestrator.tracking.store import with_backoff
-from orchestrator.tracking.tracker import publish_summary
 
 
 def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:

@@ -27,8 +27,9 @@ from orchestrator.output.progress import SweepProgress
 from orchestrator.running.storage import RunInfo, join, normalize, write_run_info
 from orchestrator.running.trainable import train_trial
 from orchestrator.sweep.spec import Sweep
+from orchestrator.tracking.parent import start_parent_run
 from orchestrator.tracking.store import new_sqlite_file, with_backoff
-from orchestrator.tracking.tracker import INTERRUPTED_STATUS, STOPPED_STATUS, MlflowTracker, start_parent_run
+from orchestrator.tracking.tracker import INTERRUPTED_STATUS, STOPPED_STATUS, MlflowTracker
 
 # Tune snapshots its experiment state at most every this many seconds ("auto" waits >= 10 s). After
 # a driver crash, trials resume from the checkpoints the last snapshot knew; a sweep-sized state
