@@ -68,7 +68,7 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = 
     tracker = MlflowTracker(client, info.parent_run_id, sweep)
     ended = tracker.adopt_existing_runs()
     progress = progress_for(sweep, ended)
-    tracker.on_done, tracker.on_result = progress.on_done, progress.on_result
+    tracker.on_done, tracker.on_result, tracker.on_start = progress.on_done, progress.on_result, progress.on_start
     with_backoff(lambda: client.update_run(info.parent_run_id, status="RUNNING"), "reopening the parent run")
     print(
         f"Resuming sweep {sweep.spec.name!r} (MLflow parent run {info.parent_run_id}): "

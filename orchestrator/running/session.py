@@ -172,7 +172,9 @@ def start_sweep(
     results_dir = join(storage, run_name)
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
     progress = progress or progress_for(sweep)
-    tracker = MlflowTracker(client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result)
+    tracker = MlflowTracker(
+        client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result, on_start=progress.on_start
+    )
     return Started(client, parent_run_id, run_name, storage, results_dir, tracker, progress, started, verbosity)
 
 

@@ -96,6 +96,7 @@ class MlflowTracker(Callback):
         sweep: Sweep,
         on_done: Callable[[str, str, dict], None] | None = None,
         on_result: Callable[[str, dict], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
     ):
         self.client = client
         self.parent_run_id = parent_run_id
@@ -116,6 +117,7 @@ class MlflowTracker(Callback):
         self.diverged: set[str] = set()
         self.on_done = on_done
         self.on_result = on_result  # every epoch's report, for the progress view
+        self.on_start = on_start  # every start of a trial (a retry too), for the progress view's timing
         self.writer = BackgroundWriter()
         self.flush_s = float(os.environ.get(FLUSH_ENV, 5))
         self.pending: dict[str, Pending] = {}
@@ -217,6 +219,8 @@ class MlflowTracker(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         name = self.name_of(trial)
+        if self.on_start:
+            self.on_start(name)
         if name in self.started:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
                 self._write(
