@@ -121,7 +121,7 @@ def test_seed_statistics_of_one_seed_and_of_nan_values():
     frame = pd.DataFrame({"loss": ["ce", "bce", "bce"], "m": [0.5, 0.7, np.nan]})
     table = seed_stats(frame, ["loss"], {"acc": "m"}).set_index("loss")
     assert table.loc["bce", "n"] == 2 and table.loc["bce", "acc_n"] == 1  # 2 trials, 1 with a value
-    assert mean_ci(table.loc["ce"], "acc") == "0.5 (1 seed)"
+    assert mean_ci(table.loc["ce"], "acc") == "0.5 (1 seed: no interval)"
     flat = describe([2.0, 2.0, 2.0])  # no spread (CE's mean bias): the interval is the point
     assert (flat["ci_low"], flat["ci_high"], flat["sem"]) == (2.0, 2.0, 0.0)
 

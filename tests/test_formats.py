@@ -1,11 +1,13 @@
 """Summary tables as Markdown and LaTeX (`analyze --format md,latex`): mean ± the half-width of the
-95% interval per metric, the best cell of each metric column in bold, through pandas' writers."""
+95% interval per metric, a caption saying so, bold only for a difference significant after Holm,
+through pandas' writers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from analysis.outputs.formats import direction, to_latex, to_markdown
+from analysis.outputs.formats import to_latex, to_markdown
 from analysis.tables.seeds import seed_stats
 from orchestrator.cli.parser import main
 
@@ -22,28 +24,57 @@ def table() -> pd.DataFrame:
     return seed_stats(frame, ["loss"], {"test_acc": "acc", "train_nc1": "nc1", "train_bias": "bias"})
 
 
-def test_markdown_cells_are_mean_and_interval_and_the_best_is_bold():
-    text = to_markdown(table())
-    lines = text.splitlines()
-    assert [cell.strip() for cell in lines[0].split("|")[1:-1]] == ["loss", "n", "test_acc", "train_nc1", "train_bias"]
-    bce = next(line for line in lines if "| bce" in line)
-    assert "**0.96 ± 0.025**" in bce and "**0.11 ± 0.025**" in bce  # the highest accuracy, the lowest nc1
-    assert "**" not in next(line for line in lines if "| ce " in line)
-    assert "0.2 (1 seed)" in next(line for line in lines if "| mae" in line)  # one seed: no interval, said so
-    assert "0.4 ± 0.25" in bce and "**0.4" not in bce  # a bias has no best
+def comparisons() -> pd.DataFrame:
+    """Three rows as analysis/tables/compare.py writes them: significant after Holm, not, one seed."""
+    nan = np.nan
+    return pd.DataFrame(
+        {
+            "loss": ["bce", "bce", "focal"],
+            "reference": ["ce", "ce", "ce"],
+            "metric": ["test/uniform_acc", "test/acc", "test/acc"],
+            "n": [5, 5, 1],
+            "mean_diff": [0.0123, 0.0011, 0.002],
+            "ci_low": [0.008, -0.003, nan],
+            "ci_high": [0.016, 0.005, nan],
+            "p": [0.001, 0.42, nan],
+            "p_holm": [0.003, 0.42, nan],
+        }
+    )
 
 
-def test_latex_escapes_and_bolds_with_pandas_styler():
-    text = to_latex(table())
-    assert text.startswith("\\begin{tabular}") and "\\toprule" in text and "test\\_acc" in text
-    assert "\\textbf{0.96 $\\pm$ 0.025}" in text and "±" not in text
+def cells(text: str, *first: str) -> list[str]:
+    """The cells of the table row whose first cells are `first`."""
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("|")]
+    return next(row for row in rows if row[: len(first)] == list(first))
 
 
-def test_which_way_is_best():
-    assert [
-        direction(n)
-        for n in ("test_acc", "test_uniform_acc", "test_nc4", "train_nc1", "train_cdnv", "loss", "train_bias")
-    ] == [1, 1, 1, -1, -1, -1, 0]
+def test_markdown_cells_are_mean_and_interval_under_a_caption_and_nothing_is_bold():
+    text = to_markdown(table(), "settings")
+    caption, blank, header, *_ = text.splitlines()
+    assert caption.startswith("Table: ") and "mean ± half-width of the 95% t interval over the n seeds" in caption
+    assert "n = 1: no interval" in caption and blank == ""
+    assert [cell.strip() for cell in header.split("|")[1:-1]] == ["loss", "n", "test_acc", "train_nc1", "train_bias"]
+    assert cells(text, "bce") == ["bce", "3", "0.96 ± 0.025", "0.11 ± 0.025", "0.4 ± 0.25"]
+    assert cells(text, "mae")[2] == "0.2 (1 seed: no interval)"
+    assert "**" not in text  # the highest mean is no finding by itself
+
+
+def test_comparisons_bold_only_what_holm_keeps_and_say_where_one_seed_has_no_interval():
+    text = to_markdown(comparisons(), "comparisons")
+    assert "Holm-adjusted over all 3 rows of this table" in text.splitlines()[0]
+    significant = cells(text, "bce", "ce", "test/uniform_acc")
+    not_significant, one_seed = cells(text, "bce", "ce", "test/acc"), cells(text, "focal")
+    assert significant[4:7] == ["**0.0123**", "**0.008**", "**0.016**"]
+    assert "**" not in "".join(not_significant)  # p_holm 0.42, as bce vs ce test accuracy in the issue
+    assert one_seed[5:] == ["1 seed: no interval"] * 4
+
+
+def test_latex_is_a_captioned_table_through_pandas_styler():
+    text = to_latex(comparisons(), "comparisons")
+    assert text.startswith("\\begin{table}[htbp]") and "\\caption{Paired differences" in text
+    assert "\\toprule" in text and "p\\_holm" in text and "\\textbf{0.0123}" in text and "\\textbf{0.0011}" not in text
+    plain = to_latex(table(), "settings")
+    assert "0.96 $\\pm$ 0.025" in plain and "±" not in plain and "\\textbf" not in plain
 
 
 def test_an_unknown_format_is_bad_input_before_anything_is_read(tmp_path, capsys):

@@ -63,11 +63,11 @@ def seed_stats(frame: pd.DataFrame, by: list[str], sources: dict[str, str]) -> p
 
 
 def mean_ci(row: pd.Series, name: str, digits: int = 4) -> str:
-    """`mean ± half-width` of the interval, or `mean (1 seed)` where there is none."""
+    """`mean ± half-width` of the interval, or `mean (1 seed: no interval)` where there is none."""
     mean = row.get(f"{name}_mean")
     if mean is None or pd.isna(mean):
         return "nan"
     low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
     if pd.isna(low) or pd.isna(high):
-        return f"{mean:.{digits}g} (1 seed)" if row.get(f"{name}_n", 0) == 1 else f"{mean:.{digits}g}"
+        return f"{mean:.{digits}g} (1 seed: no interval)" if row.get(f"{name}_n", 0) == 1 else f"{mean:.{digits}g}"
     return f"{mean:.{digits}g} ± {(high - low) / 2:.2g}"

@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         metavar="md,latex",
-        help="also every summary table as Markdown and/or LaTeX (mean ± CI, best per column in bold)",
+        help="also every summary table as Markdown and/or LaTeX (mean ± CI, captioned; bold: significant after Holm)",
     )
     p.set_defaults(func=cmd_analyze)
 

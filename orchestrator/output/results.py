@@ -39,9 +39,11 @@ def print_comparisons(exported) -> None:
         return
     setting = list(table.columns[: list(table.columns).index("loss")])
     head = table[table["metric"].isin(HEADLINE)]
+    shown = min(len(head), MAX_COMPARISON_LINES)
     print(
-        "\nPaired comparisons (loss - reference; mean difference [95% interval], paired t-test p and Holm's "
-        f"over all {len(table)} rows):"
+        "\nPaired comparisons (loss - reference: mean difference [95% t interval], paired t-test p; Holm's correction "
+        f"spans all {len(table)} rows of comparisons.parquet, every metric; printed: {shown} rows, the metrics "
+        f"{', '.join(HEADLINE)}):"
     )
     for _, row in head.head(MAX_COMPARISON_LINES).iterrows():
         print("  " + format_comparison(row, setting))
