@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 from analysis.figures.layers import write_layer_figure
 from analysis.figures.losses import make_loss_figure
 from analysis.figures.plotting import save
+from analysis.outputs.formats import write_formats
 from analysis.outputs.parquet import EPOCH_FIELDS, TRIAL_FIELDS, write_parquet, write_typed
 from analysis.store.read import tables
 from analysis.tables.claims import can_test_claims, claims_table
@@ -37,7 +38,9 @@ class Exported:
     claims_path: Path | None = None
     claims: pd.DataFrame | None = None
     layers_figure: Path | None = None  # when the runs logged per-layer metrics (analysis.layers)
+    report_path: Path | None = None  # report.html (analysis/outputs/report.py), written after the export
     notes: list[str] = field(default_factory=list)  # what the reader should know (runs read from the store)
+    markdown: tuple[Path, ...] = ()  # the summary tables as Markdown, which MLflow's artifact viewer shows as text
 
     def summary_tables(self) -> dict[str, pd.DataFrame]:
         """The tables that summarize the runs (seed statistics, comparisons, claims), by file stem."""
@@ -55,7 +58,7 @@ class Exported:
             f.name: getattr(self, f.name)
             for f in fields(self)
             if f.name.endswith(("_path", "_figure")) and getattr(self, f.name) is not None
-        }
+        } | {f"{path.stem}_markdown": path for path in self.markdown}
 
 
 def export(
@@ -109,7 +112,8 @@ def export(
     if claims or (claims is None and can_test_claims(trials)):
         table = claims_table(trials, epochs)
         exported = replace(exported, claims=table, claims_path=write_typed(table, out_dir / "claims.parquet"))
-    return exported
+    # The same tables as Markdown: MLflow's artifact viewer shows text, not Parquet.
+    return replace(exported, markdown=tuple(write_formats(exported.summary_tables(), out_dir, ["md"])))
 
 
 def write_loss_outputs(

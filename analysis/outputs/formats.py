@@ -1,12 +1,13 @@
 """Tables people paste into papers and notes: every summary table also as Markdown and LaTeX.
 
 A metric with seed statistics (`<metric>_mean`, `_ci_low`, ... from analysis/tables/seeds.py)
-becomes one cell, `mean ± half-width of its 95% t interval`, and a row of one seed says `1 seed: no
-interval`. Every table carries a caption saying what the interval is, what n counts and, for the
-paired comparisons, over how many rows Holm's correction runs. Bold marks only a difference that is
-significant after Holm (p_holm < 0.05, the comparisons table): a highest mean is not a finding when
-its interval overlaps the next one's, so the means tables have no bold. Written by pandas' own
-writers: DataFrame.to_markdown and Styler.to_latex.
+becomes one cell, `mean ± half-width of its 95% t interval`; a row of one seed says `1 seed: no
+interval` once, in its n column (its cells are the plain values). Every table carries a caption
+saying what the interval is, what n counts and, for the paired comparisons, over how many rows
+Holm's correction runs. Bold marks only a difference that is significant after Holm (p_holm < 0.05,
+the comparisons table): a highest mean is not a finding when its interval overlaps the next one's,
+so the means tables have no bold. Written by pandas' own writers: DataFrame.to_markdown and
+Styler.to_latex.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def presentable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         if column in stat_columns:  # <name>_mean: the cell of the whole statistic
             name = column.removesuffix("_mean")
-            out[name] = [mean_ci(row, name) for _, row in table.iterrows()]
+            out[name] = [mean_ci(row, name).removesuffix(" (1 seed: no interval)") for _, row in table.iterrows()]
+        elif column == "n" and names:  # the seed count of a table of seed statistics
+            out[column] = ["1 seed: no interval" if n == 1 else _plain(n) for n in table[column]]
         else:
             out[column] = [_plain(v) for v in table[column]]
     bold = pd.DataFrame(False, index=table.index, columns=out.columns)

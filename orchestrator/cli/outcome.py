@@ -4,14 +4,17 @@ folder, publish the sweep's summary to its parent run, print where everything is
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.fs
 
 from analysis.outputs.export import export
+from analysis.outputs.report import write_report
 from analysis.store.read import NoRuns
 from orchestrator.errors import INTERRUPTED, OK, TRIAL_FAILED
-from orchestrator.output.results import compare_line, print_files, print_results
+from orchestrator.output.progress import format_duration
+from orchestrator.output.results import compare_line, experiment_id, print_files, print_results, run_url
 from orchestrator.running.storage import is_uri, join
 from orchestrator.tracking.parent import publish_summary
 from orchestrator.tracking.store import with_backoff
@@ -41,9 +44,14 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     print(f"\n{sweep.total} trials in {outcome.wall_s:.0f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     from mlflow.tracking import MlflowClient
 
+    client = MlflowClient(uri)
+    report = sweep_report(sweep, exported, outcome, counts, run_url(uri, experiment_id(client, sweep.spec.experiment)))
+    if report is not None:
+        with_backoff(lambda: client.log_artifact(outcome.parent_run_id, str(report)), "logging report.html")
+        exported = replace(exported, report_path=report)
     local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
     publish_summary(
-        MlflowClient(uri),
+        client,
         outcome.parent_run_id,
         counts,
         outcome.wall_s,
@@ -53,11 +61,27 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     )
     print_files(exported)
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
-    print(compare_line(MlflowClient(uri), sweep.spec.experiment, uri))
+    print(compare_line(client, sweep.spec.experiment, uri))
     if outcome.interrupted:
         print(how_to_continue(sweep, outcome), flush=True)
         return INTERRUPTED
     return OK if outcome.ok else TRIAL_FAILED
+
+
+def sweep_report(sweep, exported, outcome, counts: dict[str, int], url: str | None) -> Path | None:
+    """report.html in a local results folder (an s3:// one gets the tables; the page is in MLflow)."""
+    if is_uri(outcome.results_dir):
+        return None
+    trial_hours = float(exported.trials["wall_time_s"].sum()) / 3600 if "wall_time_s" in exported.trials else 0.0
+    about = {
+        "sweep file": str(sweep.path),
+        "description": sweep.spec.description or "",
+        "trials": f"{sweep.total}: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+        "wall time": format_duration(outcome.wall_s),
+        "cost": f"{trial_hours:.3g} trial hours, {trial_hours * sweep.spec.resources.gpu:.3g} GPU hours",
+        "MLflow": f"experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id}",
+    }
+    return write_report(exported, Path(outcome.results_dir), sweep.spec.name, about, url)
 
 
 def how_to_continue(sweep, outcome) -> str:

@@ -35,6 +35,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print_results(exported, args.per_trial)
     print()
     print_files(exported)
+    print(f"Report:   {analysis_report(uri, args, exported)}")
     if args.include_stopped:  # the paper's tables too count the trials a scheduler stopped
         from dataclasses import replace
 
@@ -60,6 +61,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         tables = {**exported.summary_tables(), **(paper_tables(exported.trials) if args.paper else {})}
         print("Pasted:   " + "\n          ".join(map(str, write_formats(tables, Path(args.out), formats))))
     return OK
+
+
+def analysis_report(uri: str, args: argparse.Namespace, exported) -> Path:
+    """report.html in --out; logged to the sweep's parent run when the runs are one sweep's."""
+    from mlflow.tracking import MlflowClient
+
+    from analysis.outputs.report import describe_sweep, write_report
+    from orchestrator.output.results import experiment_id, run_url
+    from orchestrator.tracking.store import with_backoff
+
+    client = MlflowClient(uri)
+    sweeps = sorted(set(exported.trials["sweep"].dropna())) if "sweep" in exported.trials else []
+    about = {"experiment": args.experiment, **describe_sweep(exported.trials)}
+    url = run_url(uri, experiment_id(client, args.experiment))
+    report = write_report(exported, Path(args.out), ", ".join(sweeps) or args.experiment, about, url)
+    parents = sorted(set(exported.trials["parent_run_id"].dropna()))
+    if len(parents) == 1:
+        with_backoff(lambda: client.log_artifact(parents[0], str(report)), "logging report.html")
+    return report
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -73,15 +73,32 @@ def print_files(exported) -> None:
         print("Tables:   " + "\n          ".join(str(p) for p in files.values()))
 
 
+LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store by default
+
+
+def ui_base(uri: str) -> str:
+    """The address of MLflow's UI for a tracking URI: the server itself, or `mlflow ui` on a local store."""
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+
+
+def experiment_id(client, experiment: str) -> str | None:
+    found = with_backoff(lambda: client.get_experiment_by_name(experiment), "looking up the experiment")
+    return found.experiment_id if found else None
+
+
+def run_url(uri: str, experiment: str | None) -> str | None:
+    """A child run's page in the UI, `{run_id}` left to fill in (report.html links every run)."""
+    return f"{ui_base(uri)}/#/experiments/{experiment}/runs/{{run_id}}" if experiment else None
+
+
 def compare_line(client, experiment: str, uri: str) -> str:
     """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
-
-    found = with_backoff(lambda: client.get_experiment_by_name(experiment), "looking up the experiment")
-    view = RUNS_VIEW.format(experiment_id=found.experiment_id) if found else ""
+    found = experiment_id(client, experiment)
+    view = RUNS_VIEW.format(experiment_id=found) if found else ""
     if uri.startswith(("http://", "https://")):
-        return f"Compare:  {uri.rstrip('/')}/{view}  (Group by: ncsweep.group pools the seeds)"
+        return f"Compare:  {ui_base(uri)}/{view}  (Group by: ncsweep.group pools the seeds)"
     return (
-        f"Compare:  mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000/{view}  (Group by: "
+        f"Compare:  mlflow ui --backend-store-uri {uri}, then {LOCAL_UI}/{view}  (Group by: "
         "ncsweep.group pools the seeds)"
     )
 
