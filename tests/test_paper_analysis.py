@@ -8,6 +8,7 @@ from matplotlib.collections import PolyCollection
 from scipy import stats as scipy_stats
 
 from analysis.figures.paper import make_nc_figure, make_violin_figure, nc_figure, paper_figures, violin_figure
+from analysis.figures.plotting import LOSS_COLOURS
 from analysis.outputs.publish import write_paper_tables
 from analysis.tables.paper import accuracy_table, bias_table, feature_table, paper_tables
 
@@ -206,7 +207,7 @@ def test_nc_figure_overlays_ce_and_bce(tmp_path):
     try:
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["CE", "BCE"]
         colours = {line.get_color() for ax in fig.axes for line in ax.get_lines()}
-        assert colours == {"tab:blue", "tab:red"}
+        assert colours == {LOSS_COLOURS["ce"], LOSS_COLOURS["bce"]}  # blue and vermillion (Okabe-Ito)
         assert len(fig.axes) == 2 * 5 and fig.axes[0].get_yscale() == "log"
         assert [ax.get_title() for ax in fig.axes[:5]] == [
             "train/nc1",

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from analysis.figures.plotting import band, colours_for, group_by, group_title  # noqa: E402
+from analysis.figures.plotting import COLUMN_INCHES, axis_label, band, band_note, colours_for, group_by, group_title
 from analysis.tables.losses import LOSS_COLUMN, labelled, loss_table
 from analysis.tables.selection import LOSS_KEY  # noqa: E402
 
@@ -34,7 +34,7 @@ def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
     fig, axes = plt.subplots(
         len(groups),
         len(metrics),
-        figsize=(4.8 * len(metrics), 3.0 * len(groups) + 0.8),
+        figsize=(COLUMN_INCHES * len(metrics), 2.3 * len(groups) + 0.8),
         squeeze=False,
         layout="constrained",
     )
@@ -49,10 +49,10 @@ def make_loss_figure(epochs: pd.DataFrame, trials: pd.DataFrame):
                 if not setting
                 else f"{metric}: {group_title(setting, values if isinstance(values, tuple) else (values,))}"
             )
-            ax.set_title(title, fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.set_xlabel("epoch", fontsize=8)
-    fig.suptitle("Losses compared: mean over seeds, min-max band")
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(axis_label(metric, log and any(drawn)))
+    fig.suptitle(f"Losses compared: mean over seeds ({band_note(data, [LOSS_COLUMN, *setting])})")
     handles = [Line2D([], [], color=colours[name], lw=2) for name in names]
-    fig.legend(handles, names, loc="outside right upper", fontsize=8)
+    fig.legend(handles, names, loc="outside right upper")
     return fig

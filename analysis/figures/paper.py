@@ -37,9 +37,9 @@ MAX_NC_ROWS = 12
 # (distribution key, colour, legend label, x offset): negatives left, biases centre, positives
 # right, the order they sit in on the score axis when the biases separate the classes.
 VIOLINS = [
-    ("neg", "tab:blue", "negative scores", -0.27),
-    ("bias", "tab:green", "biases", 0.0),
-    ("pos", "tab:red", "positive scores", 0.27),
+    ("neg", "#56B4E9", "negative scores", -0.27),
+    ("bias", "#009E73", "biases", 0.0),
+    ("pos", "#E69F00", "positive scores", 0.27),
 ]
 VIOLIN_WIDTH = 0.24
 

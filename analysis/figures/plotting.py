@@ -1,6 +1,7 @@
-"""What the figures share: headless matplotlib, the colours of the paper's two losses, mean
-curves with min-max bands, group titles, and saving (always closing the figure: a sweep can
-draw many)."""
+"""What the figures share: headless matplotlib, one colour-blind-safe palette (Okabe and Ito's; CE
+blue and BCE vermillion in every figure), sizes for a paper column, mean curves with min-max bands
+where there are several seeds, axis labels with the metric and its scale, group titles, and saving
+as PNG (300 dpi) with a PDF beside it (always closing the figure: a sweep can draw many)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-LOSS_COLOURS = {"ce": "tab:blue", "bce": "tab:red"}
-DPI = 110
+# Okabe & Ito (2008), "Color Universal Design": told apart under the common colour-vision deficiencies.
+OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+LOSS_COLOURS = {"ce": "#0072B2", "bce": "#D55E00"}  # blue and vermillion
+DPI = 300
+COLUMN_INCHES = 3.3  # one column of a two-column paper: a panel's width
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7})
+LABELS = {"acc": "accuracy", "uniform_acc": "uniform accuracy", "nc1": "NC1", "ncc_acc": "NCC accuracy"}
+
+
+def axis_label(metric: str, log: bool = False) -> str:
+    """`train/nc1` -> `train NC1 (log scale)`: the split, the metric's name, its scale."""
+    split, _, key = metric.rpartition("/")
+    return f"{split.replace('/', ' ')} {LABELS.get(key, key)}".strip() + (" (log scale)" if log else "")
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -24,6 +36,7 @@ def save(fig: Figure, path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI)
+        fig.savefig(path.with_suffix(".pdf"))  # vector, for the paper
     finally:
         plt.close(fig)
     return path
@@ -51,18 +64,28 @@ def group_by(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataF
 
 
 def band(ax, values: pd.Series, x: pd.Series, colour: str) -> bool:
-    """Mean over runs per x (an epoch, a layer's depth) with a min-max band; an x with no value
-    (NC not computed that epoch) is skipped. False when nothing was drawn."""
-    stats = values.groupby(x).agg(["mean", "min", "max"]).dropna()
+    """Mean over runs per x (an epoch, a layer's depth), with a min-max band only where several runs
+    (seeds) have a value; an x with no value (NC not computed that epoch) is skipped. False when
+    nothing was drawn."""
+    stats = values.groupby(x).agg(["mean", "min", "max", "count"]).dropna()
     if stats.empty:
         return False
-    ax.plot(stats.index, stats["mean"], color=colour, lw=1.4)
-    ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.2, lw=0)
+    ax.plot(stats.index, stats["mean"], color=colour, lw=1.2)
+    seeded = stats[stats["count"] > 1]
+    if not seeded.empty:
+        ax.fill_between(seeded.index, seeded["min"], seeded["max"], color=colour, alpha=0.2, lw=0)
     return True
 
 
+def band_note(frame: pd.DataFrame, by: list[str]) -> str:
+    """What a figure's bands are: min-max over the seeds, or none with one seed per line."""
+    most = frame.groupby(by, dropna=False)["run_id"].nunique().max() if len(frame) else 1
+    return "band: min-max over the seeds" if most > 1 else "one seed per line: no band"
+
+
 def colours_for(names: list[str]) -> dict[str, object]:
-    """CE blue and BCE red as in every other figure; the other losses take tab20's remaining colours."""
-    palette = [plt.get_cmap("tab20")(i) for i in range(20) if i not in (0, 1, 6, 7)]  # not blue, not red
+    """CE blue and BCE vermillion as in every other figure; the other losses take the palette's other
+    colours, then tab10's (past seven losses no palette stays told apart)."""
+    palette = [c for c in OKABE_ITO if c not in LOSS_COLOURS.values()] + [plt.get_cmap("tab10")(i) for i in range(10)]
     others = [n for n in names if n.split("(")[0] not in LOSS_COLOURS]
     return {n: LOSS_COLOURS.get(n.split("(")[0]) or palette[others.index(n) % len(palette)] for n in names}

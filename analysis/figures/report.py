@@ -13,12 +13,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.figures.plotting import group_title
+from analysis.figures.plotting import COLUMN_INCHES, OKABE_ITO, group_title
 from analysis.tables.summary import varied_columns
 
-# Okabe & Ito (2008), "Color Universal Design": black first, then the seven colours.
-OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
-COLUMN_INCHES = 3.3  # one column of a two-column paper
 CURVES = [("test/acc", "test accuracy", False), ("test/uniform_acc", "test uniform accuracy", False)]
 CURVES += [("train/nc1", "train NC1 (log scale)", True)]
 MAX_SETTINGS = 8  # lines per panel; more are summarized by the tables
@@ -87,7 +84,8 @@ def bias_figure(trials: pd.DataFrame) -> Figure | None:
         ax.errorbar(i, bias.mean(), yerr=[[bias.mean() - bias.min()], [bias.max() - bias.mean()]], fmt="D",
                     color=OKABE_ITO[6], ms=6, capsize=3)  # fmt: skip
     ax.plot([], [], color=OKABE_ITO[2], lw=5, alpha=0.6, label="mean negative to mean positive score")
-    ax.plot([], [], "D", color=OKABE_ITO[6], label="mean bias (bars: min-max over seeds)")
+    seeded = max(len(rows) for _, rows in groups) > 1
+    ax.plot([], [], "D", color=OKABE_ITO[6], label="mean bias" + (" (bars: min-max over seeds)" if seeded else ""))
     ax.set_xticks(x, [name for name, _ in groups], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("final score / bias (train)")
     ax.grid(axis="y", alpha=0.3)

@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 from analysis.figures.layers import write_layer_figure
 from analysis.figures.losses import make_loss_figure
 from analysis.figures.plotting import save
+from analysis.figures.report import bias_figure
 from analysis.outputs.formats import write_formats
 from analysis.outputs.parquet import EPOCH_FIELDS, TRIAL_FIELDS, write_parquet, write_typed
 from analysis.store.read import tables
@@ -38,6 +39,8 @@ class Exported:
     claims_path: Path | None = None
     claims: pd.DataFrame | None = None
     layers_figure: Path | None = None  # when the runs logged per-layer metrics (analysis.layers)
+    # Where each setting's final bias sits against its mean scores (claim 7a), when logged.
+    scores_figure: Path | None = None
     report_path: Path | None = None  # report.html (analysis/outputs/report.py), written after the export
     notes: list[str] = field(default_factory=list)  # what the reader should know (runs read from the store)
     markdown: tuple[Path, ...] = ()  # the summary tables as Markdown, which MLflow's artifact viewer shows as text
@@ -112,6 +115,9 @@ def export(
     if claims or (claims is None and can_test_claims(trials)):
         table = claims_table(trials, epochs)
         exported = replace(exported, claims=table, claims_path=write_typed(table, out_dir / "claims.parquet"))
+    scores = bias_figure(trials)
+    if scores is not None:
+        exported = replace(exported, scores_figure=save(scores, out_dir / "fig_bias.png"))
     # The same tables as Markdown: MLflow's artifact viewer shows text, not Parquet.
     return replace(exported, markdown=tuple(write_formats(exported.summary_tables(), out_dir, ["md"])))
 

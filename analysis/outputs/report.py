@@ -106,7 +106,10 @@ def runs_html(trials: pd.DataFrame, run_url: str | None) -> str:
 def report_html(exported: Exported, title: str, about: Mapping[str, str], run_url: str | None = None) -> str:
     figures = [
         ("The paper's metrics over epochs, per setting", curves_figure(exported.trials, exported.epochs)),
-        ("Final bias against the mean negative and positive scores (claim 7a)", bias_figure(exported.trials)),
+        (
+            "Final bias against the mean negative and positive scores (claim 7a)",
+            exported.scores_figure or bias_figure(exported.trials),
+        ),
         ("Losses compared", exported.losses_figure if exported.losses_figure else None),
         ("Collapse across depth", exported.layers_figure if exported.layers_figure else None),
     ]
