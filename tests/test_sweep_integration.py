@@ -43,15 +43,20 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(
     parent = parents[0]
     assert parent.data.tags[SHA_TAG] and parent.info.status == "FAILED"
     # The sweep at a glance on its parent run: counts, wall time, best trial, tables and figures.
-    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == ["figures", "sweep.yaml", "tables"]
-    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == [
-        "tables/comparisons.parquet",
-        "tables/epochs.parquet",
-        "tables/losses.parquet",
-        "tables/settings.parquet",
-        "tables/trials.parquet",
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == [
+        "figures",
+        "report.html",
+        "sweep.yaml",
+        "tables",
     ]
-    assert [a.path for a in client.list_artifacts(parent.info.run_id, "figures")] == ["figures/fig_losses.png"]
+    assert sorted(a.path for a in client.list_artifacts(parent.info.run_id, "tables")) == [
+        f"tables/{name}" for name in sorted(
+            ["comparisons.md", "comparisons.parquet", "epochs.parquet", "losses.md", "losses.parquet", "settings.md",
+             "settings.parquet", "trials.parquet"]
+        )
+    ]  # fmt: skip
+    figures = sorted(a.path for a in client.list_artifacts(parent.info.run_id, "figures"))
+    assert figures == ["figures/fig_bias.png", "figures/fig_losses.png"]
     # Histories come from each trial's one Parquet artifact: the same tables as the per-metric reads.
     from analysis.store.read import tables
 
@@ -76,11 +81,8 @@ def test_sweep_on_ray_logs_parent_children_and_histories_to_an_mlflow_server(
     by_name = {r.info.run_name: r for r in children}
     assert sorted(by_name) == sorted(["bce-lr1000000-s0", "bce-lr0.05-s0", "ce-lr1000000-s0", "ce-lr0.05-s0"])
     assert {r.data.tags["ncsweep.group"] for r in children} == {
-        "bce-lr1000000",
-        "bce-lr0.05",
-        "ce-lr1000000",
-        "ce-lr0.05",
-    }  # the name without the seed
+        f"{group} in {parent.info.run_name}" for group in ("bce-lr1000000", "bce-lr0.05", "ce-lr1000000", "ce-lr0.05")
+    }  # the sweep run and the name without the seed: a second run of the sweep gets groups of its own
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens the runs table
     for name, run in by_name.items():
         diverged = "1000000" in name

@@ -5,7 +5,9 @@ PARENT_TAG = "mlflow.parentRunId"
 STATUS_TAG = "ncsweep.status"  # finished | diverged | error (running while in flight)
 TRIAL_TAG = "ncsweep.trial"  # the trial's readable name, e.g. bce-init5-s0
 GROUP_TAG = (
-    "ncsweep.group"  # the name without the seed (bce-init5): the MLflow UI's "Group by" puts a setting's seeds together
+    # The sweep run and the trial's name without the seed (bce-init5 in quickstart-20261204-150455): the
+    # MLflow UI's "Group by" puts a setting's seeds together, and never two runs of a sweep.
+    "ncsweep.group"
 )
 # MLflow's experiment kind: model development opens an experiment on its runs table, not on the
 # GenAI traces view that MLflow 3 shows an experiment without a kind.

@@ -47,8 +47,8 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     client = MlflowClient(uri)
     report = sweep_report(sweep, exported, outcome, counts, run_url(uri, experiment_id(client, sweep.spec.experiment)))
     if report is not None:
+        # At the artifacts' root, where the UI lists it first and shows it inline.
         with_backoff(lambda: client.log_artifact(outcome.parent_run_id, str(report)), "logging report.html")
-        exported = replace(exported, report_path=report)
     local = [Path(p) for p in exported.files().values() if Path(str(p)).is_file()]  # s3:// results stay where they are
     publish_summary(
         client,
@@ -59,7 +59,7 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
         local,
         sweep.spec.resources.gpu,
     )
-    print_files(exported)
+    print_files(replace(exported, report_path=report))
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
     print(compare_line(client, sweep.spec.experiment, uri))
     if outcome.interrupted:

@@ -100,9 +100,11 @@ class MlflowTracker(Callback):
     ):
         self.client = client
         self.parent_run_id = parent_run_id
-        self.experiment_id = with_backoff(
-            lambda: client.get_run(parent_run_id).info.experiment_id, "reading the parent run"
-        )
+        parent = with_backoff(lambda: client.get_run(parent_run_id), "reading the parent run")
+        self.experiment_id = parent.info.experiment_id
+        # Groups are per sweep run: "Group by" on a second run of the same sweep must not pool the two.
+        # The setting first: the UI cuts long group names at the end.
+        self.group_suffix = f" in {parent.info.run_name}"
         self.experiment_name = sweep.spec.experiment
         self.sweep_name = sweep.spec.name
         self.trials = {t.name: t for t in sweep.trials}
@@ -237,7 +239,7 @@ class MlflowTracker(Callback):
         tags = {
             PARENT_TAG: self.parent_run_id,
             TRIAL_TAG: name,
-            GROUP_TAG: spec.group,
+            GROUP_TAG: spec.group + self.group_suffix,
             SWEEP_TAG: self.sweep_name,
             STATUS_TAG: RUNNING_STATUS,
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
