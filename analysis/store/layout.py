@@ -27,7 +27,8 @@ METRIC_PREFIXES = (
     "layers/",
 )  # what a trial logs, step = epoch (layers/<name>/depth: a tapped layer's order)
 SPLITS = ("train", "val", "test")  # the metric splits, in table order (val: data.val_fraction)
-BEST_PREFIX = "best/"  # best/<split>/<metric>: the metrics of the best-test-accuracy epoch
+BEST_PREFIX = "best/"  # best/<split>/<metric>: the trials table's columns of the best-test-accuracy epoch
+BEST_ARTIFACT = "best.json"  # a trial's best epoch and its metrics (not metrics: they would bury the curves)
 BEST_EPOCH_TAG = "ncsweep.best_epoch"
 DISTRIBUTIONS_ARTIFACT = "distributions.json"  # final bias vector + per-sample score samples
 FIGURES_DIR = "figures"  # paper figures, logged under the sweep's parent run

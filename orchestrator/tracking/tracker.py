@@ -29,8 +29,8 @@ from ray.tune import Callback
 
 from analysis.store.history import log_history, store_histories
 from analysis.store.layout import (
+    BEST_ARTIFACT,
     BEST_EPOCH_TAG,
-    BEST_PREFIX,
     CONFIG_TAG,
     DISTRIBUTIONS_ARTIFACT,
     GROUP_TAG,
@@ -307,20 +307,18 @@ class MlflowTracker(Callback):
         self.flush()
         return names
 
-    def _best(self, name: str) -> tuple[list[Metric], list[RunTag]]:
-        """best/<split>/<metric> at the epoch the paper reports (best test accuracy; the same rule
-        the Parquet export applies to the full histories), and the tag naming that epoch."""
+    def _best(self, name: str) -> tuple[dict | None, list[RunTag]]:
+        """The metrics of the epoch the paper reports (best test accuracy; the same rule the Parquet
+        export applies to the full histories), for best.json, and the tag naming that epoch. Not
+        logged as metrics: as one-point `best/*` series they filled MLflow's chart view first (64
+        single-point charts sorted before the curves); the trials table has them as best/ columns."""
         history = self.histories.get(name, {})
         epoch = best_epoch(history)
         if epoch is None:
-            return [], []
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(BEST_PREFIX + key, value, now, epoch)
-            for key, value in history[epoch].items()
-            if key.startswith(("train/", "val/", "test/"))
-        ]
-        return metrics, [RunTag(BEST_EPOCH_TAG, str(epoch))]
+            return None, []
+        values = {k: v for k, v in history[epoch].items() if k.startswith(("train/", "val/", "test/"))}
+        return {"epoch": epoch, "rule": "the epoch of the highest test/acc (train/acc without a test split)",
+                "metrics": values}, [RunTag(BEST_EPOCH_TAG, str(epoch))]  # fmt: skip
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         name = self.name_of(trial)
@@ -341,7 +339,13 @@ class MlflowTracker(Callback):
         self.statuses[name] = status
         if name in self.started:
             best, tags = self._best(name)
-            self._send(name, best, tags + [RunTag(STATUS_TAG, status)])  # the last epochs, best/ and the status at once
+            self._send(name, [], tags + [RunTag(STATUS_TAG, status)])  # the last epochs and the status at once
+            if best is not None:
+                self._write(
+                    f"logging the best epoch of {name}",
+                    lambda run_id: self.client.log_dict(run_id, best, BEST_ARTIFACT),
+                    name,
+                )
             if name in self.histories:
                 history = self.histories.pop(name)
                 self._write(
