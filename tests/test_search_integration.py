@@ -53,7 +53,9 @@ def test_a_random_search_with_asha_stops_some_trials_and_exits_0(ray_local, tmp_
     # one sampled configuration, two seeds: one group, named by its values
     groups: dict[str, set[str]] = {}
     for run in runs:
-        groups.setdefault(run.data.tags[GROUP_TAG], set()).add(run.data.tags[TRIAL_TAG])
+        setting, _, sweep_run = run.data.tags[GROUP_TAG].partition(" in ")  # bce-lr0.01-bs16 in <sweep run>
+        assert sweep_run == parent.info.run_name
+        groups.setdefault(setting, set()).add(run.data.tags[TRIAL_TAG])
     assert len(groups) == 4 and all(names == {f"{group}-s0", f"{group}-s1"} for group, names in groups.items())
     assert all(re.fullmatch(r"ce-lr[0-9.e-]+-bs(16|32)", group) for group in groups), groups
     metrics = parent.data.metrics
