@@ -43,8 +43,8 @@ def test_a_band_only_where_several_seeds_stand_behind_the_line_and_the_figure_sa
     one, two = make_loss_figure(*reversed(runs(1))), make_loss_figure(*reversed(runs(2)))
     assert bands(one) == 0 and "one seed per line: no band" in one._suptitle.get_text()
     assert bands(two) == 4 and "band: min-max over the seeds" in two._suptitle.get_text()
-    assert [ax.get_ylabel() for ax in two.axes] == ["train NC1 (log scale)", "test accuracy"]
-    assert axis_label("test/uniform_acc") == "test uniform accuracy"
+    assert [ax.get_ylabel() for ax in two.axes] == ["train nc1 (log scale)", "test acc"]
+    assert axis_label("test/uniform_acc") == "test uniform acc"
 
 
 def test_every_figure_is_saved_as_png_and_pdf(tmp_path):

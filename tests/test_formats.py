@@ -53,7 +53,7 @@ def test_markdown_cells_are_mean_and_interval_under_a_caption_and_nothing_is_bol
     caption, blank, header, *_ = text.splitlines()
     assert caption.startswith("Table: ") and "mean ± half-width of the 95% t interval over the n seeds" in caption
     assert "n = 1: no interval" in caption and blank == ""
-    assert [cell.strip() for cell in header.split("|")[1:-1]] == ["loss", "n", "test_acc", "train_nc1", "train_bias"]
+    assert [cell.strip() for cell in header.split("|")[1:-1]] == ["loss", "n", "test acc", "train nc1", "train bias"]
     assert cells(text, "bce") == ["bce", "3", "0.96 ± 0.025", "0.11 ± 0.025", "0.4 ± 0.25"]
     assert cells(text, "mae")[1:3] == ["1 seed: no interval", "0.2"]  # said once, where n is
     assert "**" not in text  # the highest mean is no finding by itself
@@ -62,8 +62,8 @@ def test_markdown_cells_are_mean_and_interval_under_a_caption_and_nothing_is_bol
 def test_comparisons_bold_only_what_holm_keeps_and_say_where_one_seed_has_no_interval():
     text = to_markdown(comparisons(), "comparisons")
     assert "Holm-adjusted over all 3 rows of this table" in text.splitlines()[0]
-    significant = cells(text, "bce", "ce", "test/uniform_acc")
-    not_significant, one_seed = cells(text, "bce", "ce", "test/acc"), cells(text, "focal")
+    significant = cells(text, "bce", "ce", "test uniform acc")  # the metric under its display name
+    not_significant, one_seed = cells(text, "bce", "ce", "test acc"), cells(text, "focal")
     assert significant[4:7] == ["**0.0123**", "**0.008**", "**0.016**"]
     assert "**" not in "".join(not_significant)  # p_holm 0.42, as bce vs ce test accuracy in the issue
     assert one_seed[5:] == ["1 seed: no interval"] * 4
@@ -96,3 +96,22 @@ def test_an_unknown_format_is_bad_input_before_anything_is_read(tmp_path, capsys
     )
     assert "--format md,docx: unknown format 'docx'; allowed: md, latex" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and not (tmp_path / "none.db").exists()
+
+
+def test_one_display_name_per_metric_from_the_registry():
+    """Every form a metric takes (a logged key, a final/best column, a Parquet column name, a table
+    header) reads the same to a person, and the tables, printed lines and figures use that name."""
+    from analysis.figures.plotting import axis_label
+    from analysis.tables.compare import format_comparison
+    from analysis.tables.summary import SHOWN
+    from trainers.metrics import METRICS, display_name
+
+    for form in ("test/uniform_acc", "final/test/uniform_acc", "best/test/uniform_acc", "test_uniform_acc"):
+        assert display_name(form) == "test uniform acc"
+    assert display_name("train/bias_mean") == "train bias" and display_name("train/nc2_h") == "train nc2 (features)"
+    for m in METRICS:  # every registered metric has a name, and the name leads back to it
+        assert display_name(f"test/{m.key}") == f"test {m.name}" == display_name(f"test {m.name}")
+    assert SHOWN["final/test/uniform_acc"] == "test uniform acc" and SHOWN["final/train/bias_mean"] == "train bias"
+    row = comparisons().iloc[0].to_dict() | {"scale": "linear", "test": "paired t", "p_wilcoxon": float("nan")}
+    assert "  test uniform acc  " in format_comparison(pd.Series(row), [])
+    assert axis_label("train/nc1", log=True) == "train nc1 (log scale)"

@@ -16,19 +16,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from trainers.metrics import display_name  # noqa: E402
+
 # Okabe & Ito (2008), "Color Universal Design": told apart under the common colour-vision deficiencies.
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
 LOSS_COLOURS = {"ce": "#0072B2", "bce": "#D55E00"}  # blue and vermillion
 DPI = 300
 COLUMN_INCHES = 3.3  # one column of a two-column paper: a panel's width
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7})
-LABELS = {"acc": "accuracy", "uniform_acc": "uniform accuracy", "nc1": "NC1", "ncc_acc": "NCC accuracy"}
 
 
 def axis_label(metric: str, log: bool = False) -> str:
-    """`train/nc1` -> `train NC1 (log scale)`: the split, the metric's name, its scale."""
-    split, _, key = metric.rpartition("/")
-    return f"{split.replace('/', ' ')} {LABELS.get(key, key)}".strip() + (" (log scale)" if log else "")
+    """`train/nc1` -> `train nc1 (log scale)`: the metric's one display name and its scale."""
+    return display_name(metric) + (" (log scale)" if log else "")
 
 
 def save(fig: Figure, path: Path) -> Path:

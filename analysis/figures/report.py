@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.figures.plotting import COLUMN_INCHES, OKABE_ITO, group_title
+from analysis.figures.plotting import COLUMN_INCHES, OKABE_ITO, axis_label, group_title
 from analysis.tables.summary import varied_columns
 
-CURVES = [("test/acc", "test accuracy", False), ("test/uniform_acc", "test uniform accuracy", False)]
-CURVES += [("train/nc1", "train NC1 (log scale)", True)]
+CURVES = [
+    (key, axis_label(key, log), log)
+    for key, log in (("test/acc", False), ("test/uniform_acc", False), ("train/nc1", True))
+]
 MAX_SETTINGS = 8  # lines per panel; more are summarized by the tables
 SCORES = ("final/train/neg_score_mean", "final/train/bias_mean", "final/train/pos_score_mean")
 

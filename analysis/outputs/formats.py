@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.tables.seeds import STATS, mean_ci
+from trainers.metrics import display_name
 
 FORMATS = {"md": ".md", "latex": ".tex"}
 SIGNIFICANT = 0.05  # Holm-adjusted p below this: bold
@@ -64,9 +65,13 @@ def presentable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         if column in stat_columns:  # <name>_mean: the cell of the whole statistic
             name = column.removesuffix("_mean")
-            out[name] = [mean_ci(row, name).removesuffix(" (1 seed: no interval)") for _, row in table.iterrows()]
+            out[display_name(name)] = [
+                mean_ci(row, name).removesuffix(" (1 seed: no interval)") for _, row in table.iterrows()
+            ]
         elif column == "n" and names:  # the seed count of a table of seed statistics
             out[column] = ["1 seed: no interval" if n == 1 else _plain(n) for n in table[column]]
+        elif column == "metric":
+            out[column] = [display_name(v) for v in table[column]]
         else:
             out[column] = [_plain(v) for v in table[column]]
     bold = pd.DataFrame(False, index=table.index, columns=out.columns)

@@ -23,6 +23,7 @@ from analysis.figures.report import bias_figure, curves_figure, settings
 from analysis.outputs.export import Exported
 from analysis.outputs.formats import SIGNIFICANT, caption, presentable
 from analysis.tables.compare import HEADLINE
+from trainers.metrics import display_name
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -74,15 +75,16 @@ def comparisons_html(table: pd.DataFrame | None) -> str:
             {
                 **{c: row[c] for c in setting},
                 "loss - reference": f"{row['loss']} - {row['reference']}",
-                "metric": row["metric"] + (" (log10)" if row.get("scale") == "log10" else ""),
+                "metric": display_name(row["metric"]) + (" (log10)" if row.get("scale") == "log10" else ""),
                 "n": row["n"],
                 "difference [95% t interval]": f"<b>{difference}</b>" if significant else difference,
                 "p (Holm)": p,
             }
         )
+    shown = ", ".join(display_name(m) for m in HEADLINE)
     text = (
         f"Paired differences loss - reference over the n seeds both ran; Holm's correction spans all {len(table)} rows "
-        f"of comparisons.md (every metric), of which the {len(head)} rows of {', '.join(HEADLINE)} are shown; "
+        f"of comparisons.md (every metric), of which the {len(head)} rows of {shown} are shown; "
         "bold: significant after Holm (p < 0.05)."
     )
     body = pd.DataFrame(rows).to_html(index=False, escape=False, border=0)

@@ -27,6 +27,7 @@ from scipy import stats
 
 from analysis.tables.losses import LOSS_COLUMN, labelled
 from analysis.tables.selection import is_finished
+from trainers.metrics import display_name
 
 REFERENCES = ("ce", "bce")
 CONFIDENCE = 0.95
@@ -233,6 +234,6 @@ def format_comparison(row: pd.Series, setting: list[str]) -> str:
     p = "p=n/a" if pd.isna(row["p"]) else f"p={row['p']:.2g} (Holm {row['p_holm']:.2g})"
     test = "" if row["test"] == "paired t" else f"  {row['test']}"
     return (
-        f"{where + '  ' if where else ''}{row['loss']} - {row['reference']}  {row['metric']}{scale}  "
+        f"{where + '  ' if where else ''}{row['loss']} - {row['reference']}  {display_name(row['metric'])}{scale}  "
         f"{row['mean_diff']:+.3g} {ci}  {p}  n={row['n']}{test}"
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import matplotlib
 
+from trainers.metrics import display_name
+
 matplotlib.use("Agg")  # files only; no display on a cluster node
 import pandas as pd  # noqa: E402
 
@@ -95,7 +97,7 @@ def format_loss_table(table: pd.DataFrame) -> str:
     shown = table[[c for c in table if not any(c.startswith(f"{name}_") for name in SOURCES)]].copy()
     for name in SOURCES:
         if f"{name}_mean" in table:
-            shown[name] = [mean_ci(row, name) for _, row in table.iterrows()]
+            shown[display_name(name)] = [mean_ci(row, name) for _, row in table.iterrows()]
     if "bias_in_scores" in shown:
         shown = shown[[c for c in shown if c != "bias_in_scores"] + ["bias_in_scores"]]
     return shown.to_string(index=False, float_format=lambda v: f"{v:.3g}")

@@ -13,17 +13,22 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.tables.seeds import mean_ci, seed_stats
+from trainers.metrics import display_name
 
 SCREENFUL = 30  # more trials than this: one row per setting, not per trial
 
+# What the summary and the settings table show, under each metric's one display name (the registry's).
 SHOWN = {
-    "final/train/bias_mean": "bias",
-    "final/train/neg_score_mean": "neg score",
-    "final/train/pos_score_mean": "pos score",
-    "final/train/uniform_acc_at_bias": "train uacc@bias",
-    "final/test/acc": "test acc",
-    "final/test/uniform_acc": "test uacc",
-    "final/train/nc1": "train nc1",
+    column: display_name(column)
+    for column in (
+        "final/train/bias_mean",
+        "final/train/neg_score_mean",
+        "final/train/pos_score_mean",
+        "final/train/uniform_acc_at_bias",
+        "final/test/acc",
+        "final/test/uniform_acc",
+        "final/train/nc1",
+    )
 }
 CONFIG_SKIP = {"seed"}
 

@@ -12,6 +12,7 @@ from analysis.tables.losses import format_loss_table
 from analysis.tables.summary import format_summary
 from orchestrator.errors import BadInput
 from orchestrator.tracking.store import with_backoff
+from trainers.metrics import display_name
 
 OK, TRIAL_FAILED, INTERRUPTED = 0, 1, 130  # as orchestrator/cli.py
 
@@ -43,7 +44,7 @@ def print_comparisons(exported) -> None:
     print(
         "\nPaired comparisons (loss - reference: mean difference [95% t interval], paired t-test p; Holm's correction "
         f"spans all {len(table)} rows of comparisons.parquet, every metric; printed: {shown} rows, the metrics "
-        f"{', '.join(HEADLINE)}):"
+        f"{', '.join(display_name(m) for m in HEADLINE)}):"
     )
     for _, row in head.head(MAX_COMPARISON_LINES).iterrows():
         print("  " + format_comparison(row, setting))

@@ -13,7 +13,7 @@ Importing this package does not import torch: the driver reads the keys for the 
 
 from __future__ import annotations
 
-from trainers.metrics.registry import METRICS, Metric, metric, sample_metric
+from trainers.metrics.registry import METRICS, Metric, display_name, metric, sample_metric
 from trainers.registry import import_plugins
 
 FAMILIES = ("scores", "nc1", "etf", "ncc", "loss", "noise")  # the order of the keys everywhere
@@ -31,4 +31,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'trainers.metrics' has no attribute {name!r}")
 
 
-__all__ = ["METRICS", "Metric", "metric", "sample_metric", *_PASS_NAMES]
+__all__ = ["METRICS", "Metric", "display_name", "metric", "sample_metric", *_PASS_NAMES]

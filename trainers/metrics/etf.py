@@ -56,13 +56,13 @@ def coefficient_of_variation(values: torch.Tensor) -> float:
     return (values.std(correction=0) / values.mean()).item()
 
 
-@metric("nc2_w")
+@metric("nc2_w", label="nc2 (classifier)")
 def nc2_w(s: SplitStats) -> float:
     """|| W W^T / ||W W^T||_F - E ||_F: the classifier rows form a simplex ETF (Zhu et al., NeurIPS 2021)."""
     return etf_distance(s.weight @ s.weight.T)
 
 
-@metric("nc2_h", layers=True)
+@metric("nc2_h", layers=True, label="nc2 (features)")
 def nc2_h(s: SplitStats) -> float:
     """|| Mbar^T Mbar / ||Mbar^T Mbar||_F - E ||_F: the centred class means form a simplex ETF (Zhu et al., NeurIPS
     2021)."""
@@ -76,7 +76,7 @@ def nc3(s: SplitStats) -> float:
     return etf_distance((s.weight - s.weight.mean(dim=0, keepdim=True)) @ s.mbar)
 
 
-@metric("nc3_zhu")
+@metric("nc3_zhu", label="nc3 (Zhu)")
 def nc3_zhu(s: SplitStats) -> float:
     """|| W Mbar / ||W Mbar||_F - E ||_F: self-duality with W itself (Zhu et al., NeurIPS 2021)."""
     return etf_distance(s.weight @ s.mbar)
@@ -89,48 +89,48 @@ def distinctiveness(s: SplitStats) -> float:
     return pair_cosines(s.mbar.T).mean().item()
 
 
-@metric("equinorm_h")
+@metric("equinorm_h", label="equinorm (features)")
 def equinorm_h(s: SplitStats) -> float:
     """std_k / mean_k of ||mu_k - mu_G||: the centred class means have equal norms at 0 (Papyan, Han, Donoho, PNAS 2020,
     Fig. 2)."""
     return coefficient_of_variation(s.mbar.norm(dim=0))
 
 
-@metric("equinorm_w")
+@metric("equinorm_w", label="equinorm (classifier)")
 def equinorm_w(s: SplitStats) -> float:
     """std_k / mean_k of ||w_k||: the classifier rows have equal norms at 0 (Papyan, Han, Donoho, PNAS 2020, Fig. 2)."""
     return coefficient_of_variation(s.weight.norm(dim=1))
 
 
-@metric("equiangular_h")
+@metric("equiangular_h", label="equiangular (features)")
 def equiangular_h(s: SplitStats) -> float:
     """std over k != l of cos(mu_k - mu_G, mu_l - mu_G) (population std): equal angles at 0 (Papyan, Han, Donoho, PNAS
     2020, Fig. 3)."""
     return pair_cosines(s.mbar.T).std(correction=0).item()
 
 
-@metric("equiangular_w")
+@metric("equiangular_w", label="equiangular (classifier)")
 def equiangular_w(s: SplitStats) -> float:
     """std over k != l of cos(w_k, w_l) (population std): equal classifier angles at 0 (Papyan, Han, Donoho, PNAS 2020,
     Fig. 3)."""
     return pair_cosines(s.weight).std(correction=0).item()
 
 
-@metric("maxangle_h")
+@metric("maxangle_h", label="maxangle (features)")
 def maxangle_h(s: SplitStats) -> float:
     """mean over k != l of |cos(mu_k - mu_G, mu_l - mu_G) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan,
     Han, Donoho, PNAS 2020, Fig. 4)."""
     return (pair_cosines(s.mbar.T) + 1.0 / (s.num_classes - 1)).abs().mean().item()
 
 
-@metric("maxangle_w")
+@metric("maxangle_w", label="maxangle (classifier)")
 def maxangle_w(s: SplitStats) -> float:
     """mean over k != l of |cos(w_k, w_l) + 1/(K-1)|: 0 at the largest possible equal angle (Papyan, Han, Donoho, PNAS
     2020, Fig. 4)."""
     return (pair_cosines(s.weight) + 1.0 / (s.num_classes - 1)).abs().mean().item()
 
 
-@metric("gnc2_h")
+@metric("gnc2_h", label="gnc2 (features)")
 def gnc2_h(s: SplitStats) -> float:
     """mean over k < l of log(1 / ||u_k - u_l||), u_k = (mu_k - mu_G) / ||mu_k - mu_G||: hyperspherical uniformity,
     lower = more uniform, -log(2K/(K-1))/2 at a simplex ETF (Liu et al., ICLR 2023).

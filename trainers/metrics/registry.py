@@ -36,6 +36,11 @@ class Metric:
     second_pass: bool = False  # sample metric that needs the split's final class means
     finish: Callable[..., float] | None = None  # sample metric: (mean over samples, SplitStats) -> value
     only: str | None = None  # defined only under this condition ("label noise", "K > 5"): NaN otherwise
+    label: str = ""  # its name for people (tables, figures, printed lines); default: the key, spaced
+
+    @property
+    def name(self) -> str:
+        return self.label or self.key.replace("_", " ")
 
     @property
     def family(self) -> str:
@@ -86,11 +91,34 @@ class MetricRegistry:
 METRICS = MetricRegistry()
 
 
-def metric(key: str, *, layers: bool = False) -> Callable:
-    """Register fn(SplitStats) -> float under `key`."""
+SPLITS = ("train", "val", "test")
+
+
+def display_name(column: str) -> str:
+    """The one name people read for a metric, in every table, figure, printed line and page:
+    `<split> <the metric's name>`, whatever form the column takes (`final/test/uniform_acc`,
+    `test/uniform_acc`, `test_uniform_acc`, `test uniform acc` all give `test uniform acc`).
+    Anything else (`train/bias_position`, `optim/lr`) is spaced out as it is."""
+    text = column
+    for prefix in ("final/", "best/"):
+        text = text.removeprefix(prefix)
+    for separator in ("/", "_", " "):
+        split, found, rest = text.partition(separator)
+        if found and split in SPLITS:
+            key = rest.replace(" ", "_")
+            if key in METRICS:
+                return f"{split} {METRICS[key].name}"
+            named = [m for m in METRICS if m.name == rest]  # already a display name
+            if named:
+                return f"{split} {named[0].name}"
+    return text.replace("/", " ").replace("_", " ")
+
+
+def metric(key: str, *, layers: bool = False, label: str = "") -> Callable:
+    """Register fn(SplitStats) -> float under `key` (`label`: its name for people, if not the key's)."""
 
     def register(fn: Callable) -> Callable:
-        METRICS.add(Metric(key, fn, "summary", layers=layers))
+        METRICS.add(Metric(key, fn, "summary", layers=layers, label=label))
         return fn
 
     return register
@@ -103,13 +131,17 @@ def sample_metric(
     second_pass: bool = False,
     finish: Callable | None = None,
     only: str | None = None,
+    label: str = "",
 ) -> Callable:
     """Register fn(Batch) -> per-sample values (a tensor with one row per sample, or None when the
     metric does not apply: the value is then NaN) under `key`; the value is their mean over the
     split, or finish(mean, SplitStats). `only` names the condition outside which it is always NaN."""
 
     def register(fn: Callable) -> Callable:
-        METRICS.add(Metric(key, fn, "sample", layers=layers, second_pass=second_pass, finish=finish, only=only))
+        metric = Metric(
+            key, fn, "sample", layers=layers, second_pass=second_pass, finish=finish, only=only, label=label
+        )
+        METRICS.add(metric)
         return fn
 
     return register

@@ -25,7 +25,7 @@ def accuracy(b: Batch) -> torch.Tensor:
     return b.scores.argmax(dim=1) == b.labels
 
 
-@sample_metric("acc5", only="K > 5")
+@sample_metric("acc5", only="K > 5", label="top-5 acc")
 def top5_accuracy(b: Batch) -> torch.Tensor | None:
     """mean_i [ y_i among the 5 largest S_ik ]: top-5 accuracy (NaN for K <= 5, where it is 1)."""
     if b.scores.shape[1] <= 5:
@@ -54,7 +54,7 @@ def uniform_acc_at_bias(b: Batch) -> torch.Tensor:
     return (own.squeeze(1) > 0) & (others < 0).all(dim=1)
 
 
-@metric("pos_score_mean")
+@metric("pos_score_mean", label="pos score")
 def pos_score_mean(s: SplitStats) -> float:
     """mean_i p_i: the mean positive bias-free score."""
     return s.scores.pos_moments.mean.item()
@@ -66,7 +66,7 @@ def pos_score_std(s: SplitStats) -> float:
     return s.scores.pos_moments.std
 
 
-@metric("neg_score_mean")
+@metric("neg_score_mean", label="neg score")
 def neg_score_mean(s: SplitStats) -> float:
     """mean of the N(K-1) negative bias-free scores Z_ik, k != y_i."""
     return s.scores.neg_moments.mean.item()
@@ -83,7 +83,7 @@ def _bias_values(s: SplitStats) -> torch.Tensor:
     return s.full_bias[:1] if s.bias is not None and s.bias.numel() == 1 else s.full_bias
 
 
-@metric("bias_mean")
+@metric("bias_mean", label="bias")
 def bias_mean(s: SplitStats) -> float:
     """mean of b (unified: the scalar; no bias: 0)."""
     return _bias_values(s).mean().item()
