@@ -39,7 +39,7 @@ def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(
     for _ in range(2):  # the same sweep twice: its groups must not pool the two runs
         assert main(["run", str(sweep), "--tracking-uri", mlflow_server, "--storage", str(tmp_path / "results")]) == 0
     link = re.findall(r"Compare:  (\S+)", capsys.readouterr().out)[-1]
-    assert link.startswith(mlflow_server) and link.endswith("/runs?workflowType=machine_learning")
+    assert link.startswith(mlflow_server) and "/runs?workflowType=machine_learning&viewStateShareKey=" in link
     client = MlflowClient(mlflow_server)
     runs = client.search_runs([client.get_experiment_by_name("test-ui").experiment_id])
     sweeps = sorted(r.info.run_name for r in runs if "mlflow.parentRunId" not in r.data.tags)
@@ -48,7 +48,15 @@ def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1400})
+            # The printed link opens the sweep's saved view: its runs only, grouped by setting already.
             page.goto(link)
+            for loss in ("ce", "bce"):
+                page.get_by_text(f"Group: {loss} in {sweeps[1]}", exact=True).wait_for(timeout=60_000)
+            saved, saved_url = page.inner_text("body"), page.url
+            page.screenshot(path=str(tmp_path / "saved_view.png"), full_page=True)
+            # The whole experiment, grouped by hand (a fresh page: the UI keeps a view's state per browser).
+            page = browser.new_page(viewport={"width": 1600, "height": 1400})
+            page.goto(link.split("&viewStateShareKey=")[0])
             page.get_by_role("button", name="Group by").click(timeout=60_000)  # the runs table's toolbar
             page.get_by_text("ncsweep.group", exact=True).click()
             page.keyboard.press("Escape")
@@ -59,6 +67,8 @@ def test_the_compare_link_opens_the_runs_table_and_groups_seeds_by_setting(
             page.screenshot(path=str(tmp_path / "runs_grouped.png"), full_page=True)
         finally:
             browser.close()
+    assert f"in {sweeps[0]}" not in saved and "test/acc" in saved  # one sweep run; the paper's metrics as columns
+    assert "workflowType=machine_learning" in saved_url
     assert "Group by: ncsweep.group" in body
     for run in ("ce-s0", "ce-s1", "bce-s0", "bce-s1"):  # each setting's seeds under its group
         assert body.count(run) >= 2  # once under each sweep run's group

@@ -50,3 +50,32 @@ def best_epoch(history: dict[int, dict[str, float]]) -> int | None:
         if scored:
             return -max(scored)[1]
     return None
+
+
+# A saved view of MLflow's runs page, one per sweep run: an experiment tag the UI reads when a link
+# carries `viewStateShareKey=<key>` (MLflow 3.17's "share view": search facets and UI state as JSON).
+SHARED_VIEW_TAG = "mlflow.sharedViewState."
+SHARED_VIEW_PARAM = "viewStateShareKey"
+VIEW_METRICS = (
+    "test/acc",
+    "test/uniform_acc",
+    "train/nc1",
+    "train/bias_mean",
+    "train/neg_score_mean",
+    "train/pos_score_mean",
+)
+
+
+def shared_view(parent_run_id: str) -> tuple[str, str]:
+    """(experiment tag, JSON value) of the view a sweep's link opens: its child runs only, grouped by
+    ncsweep.group (a setting's seeds together), the paper's metrics as the first columns."""
+    import json
+
+    state = {
+        "searchFilter": f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": True,
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": GROUP_TAG}]},
+        "selectedColumns": [f"metrics.`{key}`" for key in VIEW_METRICS],
+    }
+    return SHARED_VIEW_TAG + parent_run_id, json.dumps(state)

@@ -61,7 +61,7 @@ def report_outcome(sweep, uri: str, outcome, per_trial: bool = False) -> int:
     )
     print_files(replace(exported, report_path=report))
     print(f"MLflow:   experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id} at {uri}")
-    print(compare_line(client, sweep.spec.experiment, uri))
+    print(compare_line(client, sweep.spec.experiment, uri, outcome.parent_run_id))
     if outcome.interrupted:
         print(how_to_continue(sweep, outcome), flush=True)
         return INTERRUPTED

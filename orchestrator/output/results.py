@@ -5,7 +5,7 @@ paper's claims, and where every file is."""
 from __future__ import annotations
 
 from analysis.outputs.formats import FORMATS
-from analysis.store.layout import RUNS_VIEW
+from analysis.store.layout import RUNS_VIEW, SHARED_VIEW_PARAM
 from analysis.tables.claims import format_claims
 from analysis.tables.compare import HEADLINE, format_comparison
 from analysis.tables.losses import format_loss_table
@@ -92,15 +92,17 @@ def run_url(uri: str, experiment: str | None) -> str | None:
     return f"{ui_base(uri)}/#/experiments/{experiment}/runs/{{run_id}}" if experiment else None
 
 
-def compare_line(client, experiment: str, uri: str) -> str:
-    """Where to look at the sweep in MLflow's UI: its runs table (group them by ncsweep.group)."""
+def compare_line(client, experiment: str, uri: str, parent_run_id: str | None = None) -> str:
+    """Where to look at the sweep in MLflow's UI: its runs table, opened on the sweep's saved view
+    (its runs grouped by setting, the paper's metrics as columns) when the parent run is given."""
     found = experiment_id(client, experiment)
     view = RUNS_VIEW.format(experiment_id=found) if found else ""
+    if found and parent_run_id:
+        view += f"&{SHARED_VIEW_PARAM}={parent_run_id}"
     if uri.startswith(("http://", "https://")):
-        return f"Compare:  {ui_base(uri)}/{view}  (Group by: ncsweep.group pools the seeds)"
+        return f"Compare:  {ui_base(uri)}/{view}  (the sweep's runs grouped by setting)"
     return (
-        f"Compare:  mlflow ui --backend-store-uri {uri}, then {LOCAL_UI}/{view}  (Group by: "
-        "ncsweep.group pools the seeds)"
+        f"Compare:  mlflow ui --backend-store-uri {uri}, then {LOCAL_UI}/{view}  (the sweep's runs grouped by setting)"
     )
 
 

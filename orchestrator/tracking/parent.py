@@ -22,6 +22,7 @@ from analysis.store.layout import (
     SUMMARY_PREFIX,
     SWEEP_TAG,
     TABLES_DIR,
+    shared_view,
 )
 from orchestrator.cluster.cost import bill
 from orchestrator.sweep.spec import Sweep
@@ -71,6 +72,7 @@ def start_parent_run(client: MlflowClient, sweep: Sweep, run_name: str) -> str:
     }
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     client.log_artifact(run.info.run_id, str(sweep.path))
+    client.set_experiment_tag(experiment_id, *shared_view(run.info.run_id))  # what the printed link opens
     return run.info.run_id
 
 
