@@ -261,3 +261,38 @@ def test_a_cifar100_lt_trial_trains_with_the_real_class_counts(tmp_path, monkeyp
     profile = tuple(int(20 * 10 ** (-k / 99)) for k in range(100))  # n_k = floor(n_max IF^(-k/(K-1)))
     assert len(received) >= 7 and set(received) == {profile}  # 7 training steps (849 samples), then the metrics
     assert math.isfinite(reports[-1]["train/loss"]) and math.isfinite(reports[-1]["test/loss"])
+
+
+def test_an_empty_class_under_a_loss_that_reads_class_counts_is_bad_input(tmp_path):
+    """CIFAR-100 files with 5 images a class at imbalance factor 10 leave the last classes none
+    (floor(5 / 10) = 0): logit_adjusted would be NaN on every batch, so the preflight refuses it,
+    naming the class and the setting; CE, which reads no counts, trains on the same data."""
+    from datafiles import write_cifar100
+
+    from orchestrator.errors import BadInput
+    from orchestrator.running.preflight import check_inputs
+
+    write_cifar100(tmp_path, train_per_class=5, test_per_class=1)
+
+    def config(loss: str) -> TrialConfig:
+        data = {"name": "cifar100_lt", "root": str(tmp_path), "imbalance_factor": 10}
+        return TrialConfig.model_validate({"data": data, "model": {"name": "resnet32"}, "loss": {"name": loss}})
+
+    with pytest.raises(BadInput) as caught:
+        check_inputs([config("ce"), config("logit_adjusted")], "lt.yaml")
+    message = str(caught.value)
+    assert message.startswith("lt.yaml: loss.name 'logit_adjusted': class ")
+    assert "has no training sample at data.imbalance_factor 10" in message and "classes empty" in message
+    first_empty = next(k for k in range(100) if int(5 * 10 ** (-k / 99)) == 0)
+    assert f"class {first_empty} of data.name 'cifar100_lt'" in message
+    check_inputs([config("ce")], "lt.yaml")  # no class counts read: nothing to refuse
+
+
+def test_cifar100_lt_imbalance_factor_stops_where_a_class_would_be_empty():
+    """CIFAR-100 has 500 training images a class: past an imbalance factor of 500 the last keeps none."""
+    assert (
+        TrialConfig.model_validate({"data": {"name": "cifar100_lt", "imbalance_factor": 500}}).data.imbalance_factor
+        == 500
+    )
+    with pytest.raises(ValueError, match="less than or equal to 500"):
+        TrialConfig.model_validate({"data": {"name": "cifar100_lt", "imbalance_factor": 501}})

@@ -30,6 +30,7 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
         except DataUnavailable as exc:
             raise BadInput(f"{source}: data.name {data.name!r}: {exc}") from None
     check_sample_size(configs, source)
+    check_class_counts(configs, source)
     for model in _distinct(configs, lambda c: c.model):
         try:
             model.ensure_available()
@@ -54,6 +55,26 @@ def check_sample_size(configs: list[TrialConfig], source: str) -> None:
                 f"{source}: data.sample_size: {data.sample_size} per class, but {data.name}'s smallest training "
                 f"class has {smallest} (allowed: 1 to {smallest})"
             )
+
+
+def check_class_counts(configs: list[TrialConfig], source: str) -> None:
+    """A loss that reads the training split's class counts (the long-tail losses take log n_k) on
+    data where some class has no sample would be NaN on every batch: bad input naming the class,
+    the loss and the data setting that emptied it (the data is prepared once per distinct setting)."""
+    pairs = {(c.data.model_dump_json(), c.loss.name): (c.data, c.loss) for c in configs if c.loss.needs_class_counts}
+    counted: dict[str, list[int]] = {}
+    for (key, _), (data, loss) in pairs.items():
+        counts = counted.setdefault(key, data.prepared().class_counts().tolist())
+        empty = [k for k, n in enumerate(counts) if n == 0]
+        if not empty:
+            continue
+        why = f" at data.imbalance_factor {data.imbalance_factor:g}" if hasattr(data, "imbalance_factor") else ""
+        raise BadInput(
+            f"{source}: loss.name {loss.name!r}: class {empty[0]} of data.name {data.name!r} has no training sample"
+            f"{why} ({len(empty)} classes empty); {loss.name} reads every class's count n_k (log n_k of 0 is "
+            "NaN on every batch): give every class a sample (a smaller data.imbalance_factor), or use a loss "
+            "without class counts"
+        )
 
 
 def check_layers(configs: list[TrialConfig], source: str) -> None:

@@ -14,7 +14,9 @@ class Cifar100LongTail(TorchvisionData):
     """CIFAR-100 with an exponentially long-tailed training set and the balanced test set."""
 
     name: Literal["cifar100_lt"] = "cifar100_lt"
-    imbalance_factor: float = Field(100.0, ge=1.0)  # n_max / n_min
+    # n_max / n_min. At most 500: CIFAR-100 has 500 training images a class, and the last class keeps
+    # floor(500 / imbalance_factor) of them, none past 500 (the preflight also checks smaller files).
+    imbalance_factor: float = Field(100.0, ge=1.0, le=500.0)
 
     @property
     def source(self) -> str:
