@@ -122,7 +122,8 @@ class TrialConfig(Section):
         augmentation = AUGMENTATIONS.get(train.get("augment", "none"))
         if augmentation is None:
             return data  # the train.augment field names the registered ones
-        for key in owned_keys():
+        owners = owned_keys()
+        for key in owners:
             section, _, leaf = key.partition(".")
             holder = train if section == "train" else data
             name = leaf or section
@@ -130,7 +131,7 @@ class TrialConfig(Section):
             if present and key not in augmentation.keys:
                 own = ", ".join(augmentation.keys) or "none"
                 raise ValueError(
-                    f"{key}: a key of train.augment {', '.join(repr(a) for a in owned_keys()[key])}, not of "
+                    f"{key}: a key of train.augment {', '.join(repr(a) for a in owners[key])}, not of "
                     f"{augmentation.name!r} (its keys: {own})"
                 )
             if not present and key in augmentation.keys:

@@ -19,10 +19,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures.report import bias_figure, curves_figure, settings
+from analysis.figures.report import curves_figure, settings
 from analysis.outputs.export import Exported
 from analysis.outputs.formats import SIGNIFICANT, caption, presentable
-from analysis.tables.compare import HEADLINE
+from analysis.tables.compare import HEADLINE, interval_text, p_text
+from analysis.tables.summary import trial_hours
 from trainers.metrics import display_name
 
 STYLE = """
@@ -67,10 +68,8 @@ def comparisons_html(table: pd.DataFrame | None) -> str:
     setting = list(table.columns[: list(table.columns).index("loss")])
     rows = []
     for _, row in head.iterrows():
-        interval = "1 seed: no interval" if pd.isna(row["ci_low"]) else f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
-        p = "n/a" if pd.isna(row["p"]) else f"{row['p']:.2g} (Holm {row['p_holm']:.2g})"
         significant = not pd.isna(row["p_holm"]) and row["p_holm"] < SIGNIFICANT
-        difference = f"{row['mean_diff']:+.3g} {interval}"
+        difference = f"{row['mean_diff']:+.3g} {interval_text(row)}"
         rows.append(
             {
                 **{c: row[c] for c in setting},
@@ -78,7 +77,7 @@ def comparisons_html(table: pd.DataFrame | None) -> str:
                 "metric": display_name(row["metric"]) + (" (log10)" if row.get("scale") == "log10" else ""),
                 "n": row["n"],
                 "difference [95% t interval]": f"<b>{difference}</b>" if significant else difference,
-                "p (Holm)": p,
+                "p (Holm)": p_text(row),
             }
         )
     shown = ", ".join(display_name(m) for m in HEADLINE)
@@ -108,12 +107,9 @@ def runs_html(trials: pd.DataFrame, run_url: str | None) -> str:
 def report_html(exported: Exported, title: str, about: Mapping[str, str], run_url: str | None = None) -> str:
     figures = [
         ("The paper's metrics over epochs, per setting", curves_figure(exported.trials, exported.epochs)),
-        (
-            "Final bias against the mean negative and positive scores (claim 7a)",
-            exported.scores_figure or bias_figure(exported.trials),
-        ),
-        ("Losses compared", exported.losses_figure if exported.losses_figure else None),
-        ("Collapse across depth", exported.layers_figure if exported.layers_figure else None),
+        ("Final bias against the mean negative and positive scores (claim 7a)", exported.scores_figure),
+        ("Losses compared", exported.losses_figure),
+        ("Collapse across depth", exported.layers_figure),
     ]
     facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in about.items() if v)
     parts = [
@@ -149,8 +145,7 @@ def write_report(
 def describe_sweep(trials: pd.DataFrame) -> dict[str, str]:
     """What the trials table says of the sweep: trial counts by status and the trial hours."""
     counts = trials["status"].value_counts() if "status" in trials else pd.Series(dtype=int)
-    hours = float(trials["wall_time_s"].sum()) / 3600 if "wall_time_s" in trials else float("nan")
     return {
         "trials": f"{len(trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
-        "trial hours": f"{hours:.3g} (the trials' wall times added up)",
+        "trial hours": f"{trial_hours(trials):.3g} (the trials' wall times added up)",
     }

@@ -226,14 +226,20 @@ def format_comparison(row: pd.Series, setting: list[str]) -> str:
         for c in setting
     )
     scale = " (log10)" if row["scale"] == "log10" else ""
-    ci = (
-        ("[1 seed: no interval]" if row["n"] == 1 else "[no interval]")
-        if pd.isna(row["ci_low"])
-        else f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
-    )
-    p = "p=n/a" if pd.isna(row["p"]) else f"p={row['p']:.2g} (Holm {row['p_holm']:.2g})"
     test = "" if row["test"] == "paired t" else f"  {row['test']}"
     return (
         f"{where + '  ' if where else ''}{row['loss']} - {row['reference']}  {display_name(row['metric'])}{scale}  "
-        f"{row['mean_diff']:+.3g} {ci}  {p}  n={row['n']}{test}"
+        f"{row['mean_diff']:+.3g} {interval_text(row)}  p={p_text(row)}  n={row['n']}{test}"
     )
+
+
+def interval_text(row: pd.Series) -> str:
+    """A comparison's 95% interval, `[+0.004, +0.016]`, or why there is none."""
+    if pd.isna(row["ci_low"]):
+        return "[1 seed: no interval]" if row["n"] == 1 else "[no interval]"
+    return f"[{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
+
+
+def p_text(row: pd.Series) -> str:
+    """A comparison's p and its Holm-adjusted p, `0.011 (Holm 0.033)`, or `n/a`."""
+    return "n/a" if pd.isna(row["p"]) else f"{row['p']:.2g} (Holm {row['p_holm']:.2g})"

@@ -49,6 +49,11 @@ def varied_columns(trials: pd.DataFrame) -> list[str]:
     return [c for c in varied if not follows_from_name(c)]
 
 
+def trial_hours(trials: pd.DataFrame) -> float:
+    """The trials' wall times added up, in hours: what a sweep cost in trial time."""
+    return float(trials["wall_time_s"].sum()) / 3600 if "wall_time_s" in trials else 0.0
+
+
 def bias_inside_scores(trials: pd.DataFrame) -> pd.Series:
     """Does the mean final bias lie strictly between the mean negative and positive scores?"""
     return (trials["final/train/neg_score_mean"] < trials["final/train/bias_mean"]) & (

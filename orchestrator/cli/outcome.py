@@ -12,6 +12,7 @@ import pyarrow.fs
 from analysis.outputs.export import export
 from analysis.outputs.report import write_report
 from analysis.store.read import NoRuns
+from orchestrator.cluster.cost import bill
 from orchestrator.errors import INTERRUPTED, OK, TRIAL_FAILED
 from orchestrator.output.progress import format_duration
 from orchestrator.output.results import compare_line, experiment_id, print_files, print_results, run_url
@@ -72,13 +73,13 @@ def sweep_report(sweep, exported, outcome, counts: dict[str, int], url: str | No
     """report.html in a local results folder (an s3:// one gets the tables; the page is in MLflow)."""
     if is_uri(outcome.results_dir):
         return None
-    trial_hours = float(exported.trials["wall_time_s"].sum()) / 3600 if "wall_time_s" in exported.trials else 0.0
+    cost = bill(exported.trials, sweep.spec.resources.gpu)
     about = {
         "sweep file": str(sweep.path),
         "description": sweep.spec.description or "",
         "trials": f"{sweep.total}: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
         "wall time": format_duration(outcome.wall_s),
-        "cost": f"{trial_hours:.3g} trial hours, {trial_hours * sweep.spec.resources.gpu:.3g} GPU hours",
+        "cost": f"{cost['trial_hours']:.3g} trial hours, {cost['gpu_hours']:.3g} GPU hours",
         "MLflow": f"experiment {sweep.spec.experiment!r}, parent run {outcome.parent_run_id}",
     }
     return write_report(exported, Path(outcome.results_dir), sweep.spec.name, about, url)

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.tables.summary import trial_hours
 from orchestrator.cluster.capacity import capacity
 from orchestrator.errors import BadInput
 
@@ -112,5 +113,5 @@ def estimate(sweep, cluster: dict[str, float], bench: dict) -> Estimate:
 
 def bill(trials, gpu: float) -> dict[str, float]:
     """sweep/trial_hours (the trials' wall times, summed) and sweep/gpu_hours (x resources.gpu)."""
-    hours = float(trials["wall_time_s"].sum()) / 3600 if "wall_time_s" in trials else 0.0
+    hours = trial_hours(trials)
     return {"trial_hours": hours, "gpu_hours": hours * gpu}

@@ -6,6 +6,7 @@ of names; this reads them."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -74,8 +75,6 @@ BEGIN, END = "<!-- generated: ncsweep list {} --markdown -->", "<!-- end generat
 
 def refresh_docs(path) -> bool:
     """Rewrite every generated table of a docs page from the registries; True if anything changed."""
-    from pathlib import Path
-
     page = Path(path)
     text = old = page.read_text()
     for family in FAMILIES:
@@ -88,10 +87,7 @@ def refresh_docs(path) -> bool:
     return text != old
 
 
-def print_metrics(markdown: bool) -> None:
-    if markdown:
-        print(metrics_markdown())
-        return
+def print_metrics() -> None:
     print("metrics (logged as <split>/<key>; per layer: <split>/layers/<name>/<key>):")
     for m in METRICS:
         print(f"  {m.key} [{m.family}{', per layer' if m.layers else ''}]: {m.definition}")
@@ -109,7 +105,7 @@ def print_family(family: str, markdown: bool = False) -> None:
         print(family_markdown(family))
         return
     if family == "metrics":
-        print_metrics(markdown)
+        print_metrics()
         return
 
     if family == "augmentations":
