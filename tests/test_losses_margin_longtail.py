@@ -296,3 +296,72 @@ def test_cifar100_lt_imbalance_factor_stops_where_a_class_would_be_empty():
     )
     with pytest.raises(ValueError, match="less than or equal to 500"):
         TrialConfig.model_validate({"data": {"name": "cifar100_lt", "imbalance_factor": 501}})
+
+
+@pytest.mark.parametrize("margin", [0.2, 0.5, 1.2])
+def test_arcface_is_exact_near_angle_zero_and_finite_at_it(margin):
+    """cos(theta + m) at angles down to what an fp64 cosine holds (the old clamp of the cosine at
+    1 - 1e-7 shifted every angle below 4.5e-4 rad), and a finite gradient at cos = 1 exactly (fp32 and fp64)."""
+    loss = make("arcface", {"margin": margin})
+    thetas = [1e-8, 1e-6, 1e-4, 4.5e-4, 1e-3, 0.3]
+    cos = torch.tensor([[math.cos(t)] + [0.0] * (K - 1) for t in thetas], dtype=torch.float64)
+    q = soft_targets(torch.zeros(len(thetas), dtype=torch.long), K, dtype=torch.float64)
+    moved = loss.with_margin(SCALE * cos, q, torch.tensor(SCALE, dtype=torch.float64))
+    for i, t in enumerate(thetas):
+        # the angle the fp64 cosine holds (1 - c is exact near 1; at 1e-8 rad c rounds to 1, angle 0)
+        held = 2.0 * math.asin(math.sqrt((1.0 - cos[i, 0].item()) / 2.0))
+        assert held == pytest.approx(t, rel=1e-4) or t < 1e-7
+        assert moved[i, 0].item() == pytest.approx(SCALE * math.cos(held + margin), rel=1e-12, abs=1e-12), t
+    for dtype in (torch.float32, torch.float64):
+        z = (SCALE * torch.tensor([[1.0, 0.0, -1.0, 0.5, 0.0]], dtype=dtype)).requires_grad_(True)
+        one = soft_targets(torch.tensor([0]), K, dtype=dtype)
+        value = loss(loss.margined(z, None, one, torch.tensor(SCALE, dtype=dtype)), one)
+        (grad,) = torch.autograd.grad(value, z)
+        assert torch.isfinite(value) and torch.isfinite(grad).all()
+        want = -F.log_softmax(
+            torch.tensor([SCALE * math.cos(margin), 0.0, -SCALE, SCALE / 2, 0.0], dtype=torch.float64), 0
+        )[0]
+        assert value.item() == pytest.approx(want.item(), rel=1e-3 if dtype == torch.float32 else 1e-12)
+
+
+def test_sphereface2_starts_its_bias_where_opensphere_does(tmp_path):
+    """OpenSphere's init (ydwen/opensphere model/head/sphereface2.py at f220a2c, SphereFace2-C), transcribed: its b is
+    added to the logits, ncsweep's is subtracted, so ours is minus it."""
+
+    def official(alpha, r, m, t, num_class):
+        z = alpha / ((1.0 - alpha) * (num_class - 1.0))
+        ay = r * (2.0 * 0.5**t - 1.0 - m)
+        ai = r * (2.0 * 0.5**t - 1.0 + m)
+        temp = (1.0 - z) ** 2 + 4.0 * z * math.exp(ay - ai)
+        return math.log(2.0 * z) - ai - math.log(1.0 - z + math.sqrt(temp))
+
+    assert make("sphereface2", {}).initial_bias(10) == pytest.approx(-official(0.7, 40.0, 0.4, 3.0, 10), rel=1e-15)
+    assert make("sphereface2", {}).initial_bias(10) == pytest.approx(-12.95, abs=5e-3)
+    params = {"lambda": 0.5, "r": 30.0, "m": 0.2, "t": 2.0}
+    assert make("sphereface2", params).initial_bias(100) == pytest.approx(-official(0.5, 30.0, 0.2, 2.0, 100))
+    assert make("sphereface2", {"bias_init": "head"}).initial_bias(10) is None
+    from trainers.setup import prepare
+
+    base = {
+        "data": {"name": "synthetic", "num_classes": 10, "dim": 8, "train_per_class": 4, "test_per_class": 2},
+        "model": {"name": "mlp", "width": 16, "depth": 1},
+        "classifier": {"name": "cosine", "bias": "unified"},
+    }
+    balanced = prepare(TrialConfig.model_validate({**base, "loss": {"name": "sphereface2"}}))
+    assert balanced.model.head.bias.tolist() == pytest.approx([-12.950177875501316])
+    own = prepare(TrialConfig.model_validate({**base, "loss": {"name": "sphereface2", "bias_init": "head"}}))
+    assert abs(own.model.head.bias.item()) < 1.0  # the head's U(-1/sqrt(d), 1/sqrt(d))
+
+
+def test_sce_and_nce_rce_share_one_convention_for_a():
+    """Both default to the official codes' A = ln 1e-4; the SCE paper's A = -4 is one key away in both."""
+    sce, nce_rce = LOSSES.make(name="sce"), LOSSES.make(name="nce_rce")
+    assert sce.A == nce_rce.A == pytest.approx(math.log(1e-4))
+    s = torch.tensor([[2.0, -1.0, 0.5, 0.0, 1.0]], dtype=torch.float64)
+    q = soft_targets(torch.tensor([1]), K, dtype=torch.float64)
+    p_y = s.softmax(1)[0, 1].item()
+    for name in ("sce", "nce_rce"):
+        paper = LOSSES.make(name=name, A=-4.0)
+        # one-hot q: RCE = -A (1 - p_y), so the two conventions differ by beta (1 - p_y)(4 + ln 1e-4)
+        moved = paper.per_sample(s, q).item() - LOSSES.make(name=name).per_sample(s, q).item()
+        assert moved == pytest.approx(paper.beta * (1 - p_y) * (4.0 + math.log(1e-4)), rel=1e-12)

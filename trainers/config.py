@@ -165,6 +165,11 @@ class TrialConfig(Section):
                 f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has "
                 f"none (use {takes})"
             )
+        if self.loss.heads and self.classifier.name not in self.loss.heads:
+            raise ValueError(
+                f"loss.name {self.loss.name!r} is defined on classifier.name "
+                f"{' or '.join(repr(h) for h in self.loss.heads)}; got {self.classifier.name!r}"
+            )
         return self
 
     @property

@@ -16,7 +16,7 @@ from trainers.accel import autocast
 from trainers.augment.mixup import mix
 from trainers.config import TrialConfig
 from trainers.evaluate import evaluate
-from trainers.losses import soft_targets
+from trainers.losses import Geometry, soft_targets
 from trainers.models import Classifier
 from trainers.report import CHECKPOINT, DISTRIBUTIONS, DIVERGED, FINISHED, Report  # noqa: F401 - re-exported
 from trainers.setup import Trainee, prepare
@@ -70,7 +70,8 @@ def train_step(t: Trainee, x: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     features, scores = features.float(), scores.float()
     if t.loss.has_margin:  # a margin moves the target's bias-free score: s' = margin(z) - b
         head = t.model.head
-        scores = t.loss.margined(head.bias_free(features), head.bias, targets, head.scale)
+        geometry = Geometry(features.norm(dim=1), head.weight.norm(dim=1), training=True)
+        scores = t.loss.margined(head.bias_free(features), head.bias, targets, head.scale, geometry)
     data_loss = t.loss(scores, targets)
     objective = regularized_objective(t.config, t.model, features, data_loss)
     t.optimizer.zero_grad(set_to_none=True)

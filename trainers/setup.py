@@ -44,6 +44,10 @@ def prepare(config: TrialConfig, data: Dataset | None = None) -> Trainee:
     device = resolve_device(config.train.device)
     data = data if data is not None else load_dataset(config.data).to(device)
     model = build_model(config.model, config.classifier, data.input_shape, data.num_classes).to(device)
+    start = config.loss.initial_bias(data.num_classes)
+    if start is not None and model.head.bias is not None:  # the loss's own start (SphereFace2, UniFace)
+        with torch.no_grad():
+            model.head.bias.fill_(start)
     channels_last = use_channels_last(config.train, device, data.input_shape)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

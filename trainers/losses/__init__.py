@@ -7,7 +7,7 @@ config's `loss` field, `ncsweep list` and the docs read.
 
 from __future__ import annotations
 
-from trainers.losses.base import LOSSES, Loss, soft_targets
+from trainers.losses.base import LOSSES, Geometry, Loss, soft_targets
 from trainers.registry import import_plugins
 
 # The paper's two first (the order `ncsweep list` shows), then every other module in this folder.
@@ -15,4 +15,4 @@ import_plugins(__name__, __path__, first=("cross_entropy", "binary_cross_entropy
 
 LossConfig = LOSSES.field()  # the trial config's `loss` type: every loss registered above
 
-__all__ = ["LOSSES", "Loss", "LossConfig", "soft_targets"]
+__all__ = ["LOSSES", "Geometry", "Loss", "LossConfig", "soft_targets"]

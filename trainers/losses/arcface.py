@@ -11,10 +11,6 @@ from pydantic import Field
 from trainers.losses.base import target_mask
 from trainers.losses.cross_entropy import CrossEntropy
 
-# Angles come from acos, whose slope is infinite at cos = +-1: a sample exactly on its class
-# direction would get an infinite gradient. One part in 1e7 of the cosine is far below fp32 noise.
-_EDGE = 1e-7
-
 
 class ArcFace(CrossEntropy):
     """Softmax CE on s' = scale cos(theta_y + m) - b_y for the target and scale cos theta_k - b_k
@@ -32,14 +28,29 @@ class ArcFace(CrossEntropy):
     margin: float = Field(0.5, ge=0.0, lt=math.pi / 2)  # radians
     easy_margin: bool = False
 
-    def with_margin(self, bias_free, targets, scale):
+    def with_margin(self, bias_free, targets, scale, geometry=None):
         import torch
 
-        cos = (bias_free / scale).clamp(-1.0 + _EDGE, 1.0 - _EDGE)
-        theta = torch.acos(cos)
-        shifted = torch.cos(theta + self.margin)
+        cos = (bias_free / scale).clamp(-1.0, 1.0)
+        shifted = arc_shift(cos, self.margin)
         if self.easy_margin:
             shifted = torch.where(cos > 0, shifted, cos)
         else:
-            shifted = torch.where(theta <= math.pi - self.margin, shifted, cos - self.margin * math.sin(self.margin))
+            # past theta = pi - m (cos theta < cos(pi - m)) the linear continuation
+            shifted = torch.where(
+                cos >= math.cos(math.pi - self.margin), shifted, cos - self.margin * math.sin(self.margin)
+            )
         return torch.where(target_mask(targets), scale * shifted, bias_free)
+
+
+def arc_shift(cos, margin: float):
+    """cos(theta + m) = cos theta cos m - sin theta sin m, sin theta = sqrt(1 - cos^2 theta): exact
+    at every angle, with no clamp of the angle (acos's slope is infinite at theta = 0; this form's
+    is finite wherever sin theta > 0). At sin theta = 0 exactly the square root's branch is cut
+    out of the graph (the double `where`), so the value there is cos(m) and the gradient finite."""
+    import torch
+
+    sin2 = 1.0 - cos * cos
+    inside = sin2 > 0
+    sin = torch.where(inside, torch.sqrt(torch.where(inside, sin2, torch.ones_like(sin2))), torch.zeros_like(sin2))
+    return cos * math.cos(margin) - sin * math.sin(margin)

@@ -12,7 +12,14 @@ Two optional seams, for losses that are not functions of (scores, targets) alone
 - `with_margin(z, targets, scale)`: the loss moves the target class's bias-free score before the bias
   is subtracted (s' = with_margin(z) - b: the margin losses, on a cosine head's z = scale cos). Training,
   the loss metric and the bias residual all see s'; accuracy and the score metrics see s = z - b.
-  `needs_cosine` makes a head without cosines (classifier.name linear) a config error.
+  `needs_cosine` makes a head without cosines (classifier.name linear) a config error. A margin
+  may also read the batch's `Geometry`: each feature's norm (AdaFace's margin grows with it, the
+  dot-regression loss divides by it), the head's row norms, and whether the step trains (ElasticFace
+  draws random margins only then).
+- `heads`: the classifier names the loss is defined on (the harmonic loss on distances, the
+  dot-regression loss on a fixed ETF); another head is a config error.
+- `initial_bias(K)`: a loss whose paper starts the bias at a value of its own (SphereFace2, UniFace)
+  returns it; setup then fills the head's bias with it instead of the head's init.
 
 torch is imported inside the methods: the registry (and so every sweep file's validation) must not
 pay torch's seconds of import time.
@@ -20,6 +27,7 @@ pay torch's seconds of import time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field, PrivateAttr
@@ -32,12 +40,24 @@ if TYPE_CHECKING:
 LOSSES = Registry("loss", default="ce")
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """What a margin may read besides the bias-free scores z: |h_i| of each feature (N,), |w_k| of
+    each of the head's rows as stored (K,), and whether this is a training step (False in the
+    metrics pass). The training step and the metrics pass both fill it in."""
+
+    norms: torch.Tensor | None = None
+    row_norms: torch.Tensor | None = None
+    training: bool = False
+
+
 class Loss(Variant):
     registry: ClassVar[Registry] = LOSSES
     # q = (1 - eps) one_hot(y) + eps / K; every shipped loss is written for soft targets q.
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     needs_class_counts: ClassVar[bool] = False
     needs_cosine: ClassVar[bool] = False
+    heads: ClassVar[tuple[str, ...]] = ()  # the classifier.name values it is defined on; () any
     _class_counts: tuple[int, ...] | None = PrivateAttr(None)
 
     def with_class_counts(self, counts) -> Loss:
@@ -57,20 +77,35 @@ class Loss(Variant):
             )
         return torch.tensor(self._class_counts, dtype=like.dtype, device=like.device)
 
+    def initial_bias(self, num_classes: int) -> float | None:
+        """The value every bias starts at when the loss's paper prescribes one (None: the head's own init)."""
+        return None
+
     @property
     def has_margin(self) -> bool:
         return type(self).with_margin is not Loss.with_margin
 
-    def with_margin(self, bias_free: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    def with_margin(
+        self,
+        bias_free: torch.Tensor,
+        targets: torch.Tensor,
+        scale: torch.Tensor | None,
+        geometry: Geometry | None = None,
+    ) -> torch.Tensor:
         """The bias-free scores z (N, K) the loss trains on; the identity but for margin losses.
         `scale` is the head's (a cosine head's z = scale cos), None for a head without one."""
         return bias_free
 
     def margined(
-        self, bias_free: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor, scale: torch.Tensor | None
+        self,
+        bias_free: torch.Tensor,
+        bias: torch.Tensor | None,
+        targets: torch.Tensor,
+        scale: torch.Tensor | None,
+        geometry: Geometry | None = None,
     ) -> torch.Tensor:
         """s' = with_margin(z) - b: the scores this loss is computed on."""
-        z = self.with_margin(bias_free, targets, scale)
+        z = self.with_margin(bias_free, targets, scale, geometry)
         return z if bias is None else z - bias
 
     def per_sample(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -23,5 +23,5 @@ class CosFace(CrossEntropy):
     needs_cosine: ClassVar[bool] = True
     margin: float = Field(0.35, ge=0.0, lt=2.0)  # in cosine units; 2 would push every target below every other class
 
-    def with_margin(self, bias_free, targets, scale):
+    def with_margin(self, bias_free, targets, scale, geometry=None):
         return bias_free - (scale * self.margin) * target_mask(targets)

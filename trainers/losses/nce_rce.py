@@ -5,16 +5,12 @@ underfitting as the normalized loss alone does."""
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import Field
 
 from trainers.losses.base import Loss
-from trainers.losses.sce import reverse_cross_entropy
-
-# The reference implementation's clip of the one-hot's zeros (1e-4): RCE's A = log(1e-4).
-RCE_LOG_ZERO = math.log(1e-4)
+from trainers.losses.sce import LOG_ZERO, reverse_cross_entropy
 
 
 def normalized_cross_entropy(scores, targets):
@@ -27,14 +23,16 @@ def normalized_cross_entropy(scores, targets):
 
 
 class NCEandRCE(Loss):
-    """L = alpha NCE + beta RCE, RCE = - sum_k p_k max(log q_k, log 1e-4) (the reference code's
-    clip). The paper's CIFAR-10 alpha = beta = 1 (CIFAR-100: alpha 10, beta 0.1)."""
+    """L = alpha NCE + beta RCE, RCE = - sum_k p_k max(log q_k, A) with sce's convention A = ln 1e-4
+    (the reference code's clamp of the one-hot at 1e-4). The paper's CIFAR-10 alpha = beta = 1
+    (CIFAR-100: alpha 10, beta 0.1)."""
 
     name: Literal["nce_rce"] = "nce_rce"
     alpha: float = Field(1.0, ge=0.0)
     beta: float = Field(1.0, ge=0.0)
+    A: float = Field(LOG_ZERO, lt=0.0)  # log of the clipped zero (sce's key and default)
 
     def per_sample(self, scores, targets):
         return self.alpha * normalized_cross_entropy(scores, targets) + self.beta * reverse_cross_entropy(
-            scores, targets, RCE_LOG_ZERO
+            scores, targets, self.A
         )

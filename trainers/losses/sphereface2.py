@@ -4,6 +4,7 @@ of face recognition, with a bias."""
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
@@ -27,6 +28,11 @@ class SphereFace2(Loss):
     cos theta = z / scale; the bias is a threshold on r g(cos theta), in the units of r, while the
     score metrics (bias position, uniform accuracy) read it against the head's scale cos theta -
     b: classifier.scale = r puts them in the same units, g still bends one against the other.
+
+    `bias_init: balanced` (OpenSphere's start, the default) sets every bias to the value at which
+    the initial loss of a sample with all cosines 0 balances its one positive and K - 1 negative
+    terms (`balanced_bias`; -12.95 at K = 10 with the defaults, in ncsweep's sign); `head` keeps
+    the head's own init (classifier.bias_init_mean).
     """
 
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
@@ -37,8 +43,14 @@ class SphereFace2(Loss):
     r: float = Field(40.0, gt=0.0)
     m: float = Field(0.4, ge=0.0, lt=1.0)
     t: float = Field(3.0, gt=0.0)
+    bias_init: Literal["balanced", "head"] = "balanced"
 
-    def with_margin(self, bias_free, targets, scale):
+    def initial_bias(self, num_classes):
+        return (
+            balanced_bias(self.lambda_, self.r, self.m, self.t, num_classes) if self.bias_init == "balanced" else None
+        )
+
+    def with_margin(self, bias_free, targets, scale, geometry=None):
         cos = (bias_free / scale).clamp(-1.0, 1.0)
         sign = 2.0 * target_mask(targets).to(cos.dtype) - 1.0  # +1 for the target, -1 for the others
         adjusted = 2.0 * ((cos + 1.0) / 2.0) ** self.t - 1.0 - self.m * sign
@@ -50,3 +62,15 @@ class SphereFace2(Loss):
         positive = targets * F.softplus(-scores)
         negative = (1.0 - targets) * F.softplus(scores)
         return (self.lambda_ * positive + (1.0 - self.lambda_) * negative).sum(dim=1) / self.r
+
+
+def balanced_bias(lam: float, r: float, m: float, t: float, num_classes: int) -> float:
+    """OpenSphere's bias init for SphereFace2-C (model/head/sphereface2.py, SphereFace2.__init__),
+    with its sign flipped to ncsweep's s = z - b: z = lam / ((1 - lam)(K - 1)),
+    a_y = r (2 (1/2)^t - 1 - m), a_i = r (2 (1/2)^t - 1 + m),
+    b' = log(2 z) - a_i - log(1 - z + sqrt((1 - z)^2 + 4 z e^{a_y - a_i})), b = -b'."""
+    z = lam / ((1.0 - lam) * (num_classes - 1.0))
+    ay = r * (2.0 * 0.5**t - 1.0 - m)
+    ai = r * (2.0 * 0.5**t - 1.0 + m)
+    root = math.sqrt((1.0 - z) ** 2 + 4.0 * z * math.exp(ay - ai))
+    return -(math.log(2.0 * z) - ai - math.log(1.0 - z + root))

@@ -21,7 +21,7 @@ from functools import cached_property
 
 import torch
 
-from trainers.losses import Loss, soft_targets
+from trainers.losses import Geometry, Loss, soft_targets
 from trainers.metrics.registry import METRICS, Metric
 from trainers.metrics.stats import BottomK, ClassMoments, ScalarMoments, uniform_accuracy
 
@@ -48,6 +48,7 @@ class Context:
     lambda_b: float = 0.0
     score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
     scale: torch.Tensor | None = None  # a cosine head's scale (what a margin loss reads), else None
+    row_norms: torch.Tensor | None = None  # |w_k| of the head's stored rows (None: those of `weight`)
 
     @classmethod
     def of(
@@ -78,6 +79,7 @@ class Context:
             lambda_b,
             score_fn=lambda features: variant.bias_free(weight, scale, features),
             scale=scale,
+            row_norms=weight.norm(dim=1),
         )
 
     def bias_free(self, features: torch.Tensor) -> torch.Tensor:
@@ -120,7 +122,9 @@ class Batch:
         loss = self.ctx.loss
         if loss is None or not loss.has_margin:
             return self.scores
-        return loss.margined(self.bias_free, self.ctx.full_bias, self.targets, self.ctx.scale)
+        rows = self.ctx.row_norms if self.ctx.row_norms is not None else self.ctx.weight.norm(dim=1)
+        geometry = Geometry(self.features.norm(dim=1), rows, training=False)
+        return loss.margined(self.bias_free, self.ctx.full_bias, self.targets, self.ctx.scale, geometry)
 
     @cached_property
     def targets(self) -> torch.Tensor:
