@@ -43,7 +43,7 @@ class ArcFace(CrossEntropy):
         return torch.where(target_mask(targets), scale * shifted, bias_free)
 
 
-def arc_shift(cos, margin: float):
+def arc_shift(cos, margin):
     """cos(theta + m) = cos theta cos m - sin theta sin m, sin theta = sqrt(1 - cos^2 theta): exact
     at every angle, with no clamp of the angle (acos's slope is infinite at theta = 0; this form's
     is finite wherever sin theta > 0). At sin theta = 0 exactly the square root's branch is cut
@@ -53,4 +53,6 @@ def arc_shift(cos, margin: float):
     sin2 = 1.0 - cos * cos
     inside = sin2 > 0
     sin = torch.where(inside, torch.sqrt(torch.where(inside, sin2, torch.ones_like(sin2))), torch.zeros_like(sin2))
+    if isinstance(margin, torch.Tensor):  # one margin per sample (ElasticFace)
+        return cos * torch.cos(margin) - sin * torch.sin(margin)
     return cos * math.cos(margin) - sin * math.sin(margin)
