@@ -18,10 +18,17 @@ class BadInput(Exception):
     """A user error in a sweep file or on the command line; the message is the whole report."""
 
 
+def shown(key: Any) -> str:
+    """A key as an error line shows it: as written, or quoted where it holds a line break, a control
+    character or nothing (a key "\\r" must not split the one line of its error in two)."""
+    text = str(key)
+    return text if text and text.isprintable() else repr(text)
+
+
 def dotted(loc: tuple[Any, ...] | list[Any]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{shown(part)}" if out else shown(part))
     return out
 
 

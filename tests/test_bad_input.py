@@ -258,3 +258,12 @@ def test_train_reads_a_trial_yaml_and_set_overrides_it(tmp_path, capsys):
     trial.write_text("train: {epochs: 0}\n")
     assert main(["train", str(trial)]) == 2
     assert f"{trial}: train.epochs: Input should be greater than or equal to 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["\r", "a\nb", ""])
+def test_a_key_with_a_line_break_or_nothing_in_it_stays_on_one_error_line(key, tmp_path, capsys):
+    """Found by tests/test_sweep_fuzz.py: a case key "\\r" split its error line in two."""
+    path = tiny_sweep(tmp_path / "s.yaml", cases=[{key: 0}])
+    assert main(["validate", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: ") and repr(key) in lines[0], lines

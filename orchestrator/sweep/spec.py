@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from orchestrator.errors import BadInput, dotted, from_validation
+from orchestrator.errors import BadInput, dotted, from_validation, shown
 from orchestrator.sweep.names import points_of, trial_name
 from orchestrator.sweep.search import SchedulerSpec, SearchSpec, check_search
 from trainers.config import TrialConfig, set_dotted
@@ -187,13 +187,13 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
         )
     for key, values in (spec.grid or {}).items():
         if not values:
-            raise BadInput(f"{source}: grid.{key}: empty list; give at least one value")
+            raise BadInput(f"{source}: grid.{shown(key)}: empty list; give at least one value")
     grid = spec.grid or {}
     cases = spec.cases or [{}]
     for i, case in enumerate(cases):
         clash = sorted(set(case) & set(grid))
         if clash:
-            raise BadInput(f"{source}: cases[{i}].{clash[0]}: set by both grid and cases; keep it in one of them")
+            raise BadInput(f"{source}: cases[{i}].{shown(clash[0])}: set by both grid and cases; keep it in one of them")
     _check_config(spec.base, source, lambda loc: f"base.{dotted(loc)}" if loc else "base")
     trials: list[Trial] = []
     names: set[str] = set()
@@ -204,7 +204,7 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
                 overrides: list[tuple[str, Any]] = []
                 tree = copy.deepcopy(spec.base)
                 for key, value in [*zip(grid, combo), *case.items()]:
-                    origin[key] = f"grid.{key}" if key in grid else f"cases[{case_index}].{key}"
+                    origin[key] = f"grid.{shown(key)}" if key in grid else f"cases[{case_index}].{shown(key)}"
                     overrides.append((key, value))
                     _set(tree, key, value, source, origin[key])
                 named = [(k, v) for k, v in overrides if k in grid or k in _case_label_keys(case)]
