@@ -115,3 +115,9 @@ def test_one_display_name_per_metric_from_the_registry():
     row = comparisons().iloc[0].to_dict() | {"scale": "linear", "test": "paired t", "p_wilcoxon": float("nan")}
     assert "  test uniform acc  " in format_comparison(pd.Series(row), [])
     assert axis_label("train/nc1", log=True) == "train nc1 (log scale)"
+
+
+def test_an_empty_comparisons_table_is_a_header_not_a_crash():
+    """A sweep without its reference losses (no CE or BCE to compare against) has no comparison rows."""
+    text = to_markdown(comparisons().iloc[0:0], "comparisons")
+    assert "| loss" in text and "reference" in text and "**" not in text

@@ -89,6 +89,7 @@ def presentable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def to_markdown(table: pd.DataFrame, name: str = "") -> str:
     cells, bold = presentable(table)
+    cells = cells.astype(str)  # an empty table's columns come back float: "**" + float fails
     body = cells.mask(bold & (cells != ""), "**" + cells + "**").to_markdown(index=False)
     return f"Table: {caption(name, table)}\n\n{body}"
 
