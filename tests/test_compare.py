@@ -262,3 +262,18 @@ def test_claims_of_runs_that_logged_no_bias_or_accuracy_say_so():
     )
     d7 = table[(table["claim"] == "7d") & (table["loss"] == "bce")].iloc[0]
     assert d7["verdict"] == "not testable" and "final/test/uniform_acc" in d7["why"]
+
+
+def test_a_loss_on_a_head_without_a_bias_has_no_bias_claim():
+    """A head with classifier.bias none logs a mean bias of 0, which would sit 'between the scores'
+    at every init: 7a and 7b are not testable for that loss, and still are for the others."""
+    frame, epochs = claim_trials()
+    frame["classifier.bias"] = np.where(frame["loss.name"] == "bce", "none", "per_class")
+    frame.loc[frame["loss.name"] == "bce", "final/train/bias_mean"] = 0.0
+    table = claims_table(frame, epochs)
+    bce = table[(table["loss"] == "bce") & table["claim"].isin(["7a", "7b"])]
+    assert (bce["verdict"] == "not testable").all() and bce.iloc[0][
+        "why"
+    ] == "the head has no bias (classifier.bias: none)"
+    ce7a = table[(table["claim"] == "7a") & (table["loss"] == "ce")]
+    assert list(ce7a["verdict"]) == ["holds", "does not hold"]

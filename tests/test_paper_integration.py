@@ -29,7 +29,14 @@ PAPER_COUNTS = {
     "transformers.yaml": 24,
     "random_labels.yaml": 4,
 }
-LOSS_COUNTS = {"digits.yaml": 54, "cifar10.yaml": 54, "margin_digits.yaml": 15, "longtail.yaml": 15}  # sweeps/losses
+LOSS_COUNTS = {  # sweeps/losses
+    "digits.yaml": 72,
+    "cifar10.yaml": 72,
+    "margin_digits.yaml": 24,
+    "longtail.yaml": 15,
+    "heads_digits.yaml": 12,
+    "heads_cifar10.yaml": 21,
+}
 
 
 def test_resnet18_with_da1_da2_runs_an_epoch_on_cifar_files_through_ray(ray_local, tmp_path):
@@ -125,11 +132,15 @@ def test_every_paper_sweep_validates_with_its_trial_count(tmp_path, monkeypatch,
     for file in losses:
         assert main(["validate", str(file)]) == 0, capsys.readouterr().err
         assert capsys.readouterr().out.startswith(f"{file}: {LOSS_COUNTS[file.name]} trials\n")
-    linear = {name for cls in LOSSES.variants() if not cls.needs_cosine for name in cls.names()}
+    linear = {name for cls in LOSSES.variants() if not cls.needs_cosine and not cls.heads for name in cls.names()}
+    cosine = {name for cls in LOSSES.variants() if cls.needs_cosine for name in cls.names()}
+    own_head = {name for cls in LOSSES.variants() if cls.heads for name in cls.names()}
     for name, want in (
         ("digits.yaml", linear),
         ("cifar10.yaml", linear),
-        ("margin_digits.yaml", {"ce", "bce", "cosface", "arcface", "sphereface2"}),
+        ("margin_digits.yaml", {"ce", "bce"} | cosine),
+        ("heads_digits.yaml", {"ce", "bce"} | own_head),
+        ("heads_cifar10.yaml", {"ce", "uniface", "adaface", "elasticface"} | own_head),
     ):
         assert set(load_sweep(ROOT / "sweeps/losses" / name).varied()["loss.name"]) == want, name
     noise = sorted((ROOT / "sweeps/noise").glob("*.yaml"))

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
         ("sweeps/digits/bias_init.yaml", 36),
         ("sweeps/digits/bias_decay.yaml", 24),
         ("sweeps/digits/batch_size.yaml", 28),
-        ("sweeps/digits/claims.yaml", 275),
+        ("sweeps/digits/claims.yaml", 600),
+        ("sweeps/digits/claims_heads.yaml", 135),
         ("sweeps/quickstart.yaml", 6),
     ],
 )

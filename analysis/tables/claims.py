@@ -36,7 +36,7 @@ from analysis.tables.selection import ordered_losses
 from analysis.tables.summary import bias_inside_scores
 from analysis.tables.text import text_table
 
-INIT, DECAY = "classifier.bias_init_mean", "regularization.lambda_b"
+INIT, DECAY, BIAS_MODE = "classifier.bias_init_mean", "regularization.lambda_b", "classifier.bias"
 SLOPE_TOLERANCE = 0.05  # "stays at its init": the slope's interval within [0.95, 1.05]
 DECAYED = 0.1  # "decays to 0": under 10% of the initial mean bias
 ACC_TOLERANCE = 0.01  # 7d's "comparable accuracy": at most 1 point below CE
@@ -66,7 +66,10 @@ BIAS_COLUMNS = ("final/train/bias_mean", "final/train/neg_score_mean", "final/tr
 
 
 def _missing(frame: pd.DataFrame, columns) -> str:
-    """Why a claim cannot be read off these trials for want of metrics ('' when all are there)."""
+    """Why a claim cannot be read off these trials for want of metrics ('' when all are there), or
+    for want of a bias: a head without one (classifier.bias none) logs a mean bias of 0."""
+    if BIAS_MODE in frame and len(frame) and (frame[BIAS_MODE] == "none").all():
+        return f"the head has no bias ({BIAS_MODE}: none)"
     absent = [c for c in columns if c not in frame or frame[c].isna().all()]
     return f"these runs logged no {', '.join(absent)}" if absent else ""
 
@@ -144,7 +147,7 @@ def _between(frame: pd.DataFrame, claim: str, key: str, loss: str) -> dict:
 def claim_7a(done: pd.DataFrame, loss: str) -> list[dict]:
     testable = {INIT, DECAY} <= set(done)
     frame = done[(done[LOSS_COLUMN] == loss) & (done[DECAY] == 0)] if testable else done.iloc[0:0]
-    why = _missing(done, BIAS_COLUMNS) if testable else ""
+    why = _missing(frame if len(frame) else done, BIAS_COLUMNS) if testable else ""
     if not testable or frame[INIT].nunique() < 2 or why:
         why = why or f"needs trials at {DECAY} = 0 over at least 2 values of {INIT}"
         return [_row("7a", k, loss, "", why=why) for k in ("stays", "between")]
@@ -184,7 +187,7 @@ def claim_7b(done: pd.DataFrame, loss: str) -> list[dict]:
     # the trials of the bias-decay sweep: one init, several lambda_b (the init sweep sits at lambda_b 0)
     swept = [init for init, g in frame.groupby(INIT) if g[DECAY].nunique() >= 2 and init != 0] if len(frame) else []
     why = (
-        _missing(done, BIAS_COLUMNS)
+        _missing(frame, BIAS_COLUMNS)
         if swept
         else f"needs trials at one nonzero {INIT} over at least 2 values of {DECAY}"
     )

@@ -5,6 +5,7 @@ of names; this reads them."""
 
 from __future__ import annotations
 
+import csv
 import textwrap
 from pathlib import Path
 
@@ -59,15 +60,33 @@ def family_markdown(family: str) -> str:
             rows.append(f"| `{name}` | {summary(cls.__doc__, 200)} | {keys or '-'} |")
         return "\n".join(rows)
     registry = REGISTRIES[family]
+    losses = family == "losses"
+    behaviour = bias_behaviour() if losses else {}
     rows = ["| name | what it is | keys (default) | module |", "|---|---|---|---|"]
+    if losses:
+        rows = ["| name | what it is | keys (default) | module | bias on digits (claim 7a) |", "|---|---|---|---|---|"]
     for cls in registry.variants():
         keys = ", ".join(f"`{k}` ({_default(f)})" for k, f in cls.keys().items() if k != "name")
         names = " \\| ".join(f"`{n}`" for n in cls.names())
+        seen = f" {' / '.join(behaviour[n] for n in cls.names() if n in behaviour) or 'not run'} |" if losses else ""
         rows.append(
             f"| {names} | {summary(cls.__doc__, 200).replace('|', '&#124;')} | "
-            f"{keys.replace('|', '&#124;') or '-'} | `{cls.__module__.replace('.', '/')}.py` |"
+            f"{keys.replace('|', '&#124;') or '-'} | `{cls.__module__.replace('.', '/')}.py` |{seen}"
         )
     return "\n".join(rows)
+
+
+# Written by `python -m analysis.outputs.behaviour` from the claims sweeps' results (docs/statistics.md).
+CLAIMS_7A = Path(__file__).resolve().parents[2] / "docs" / "claims_7a.csv"
+
+
+def bias_behaviour() -> dict[str, str]:
+    """loss -> its side of the CE / BCE divide on claim 7a, as the digits claims sweeps showed it
+    (docs/claims_7a.csv; none outside a checkout of the repository)."""
+    if not CLAIMS_7A.exists():
+        return {}
+    with CLAIMS_7A.open(newline="") as f:
+        return {row["loss"]: f"{row['behaviour']} (`{row['sweep'].rsplit('-', 2)[0]}`)" for row in csv.DictReader(f)}
 
 
 BEGIN, END = "<!-- generated: ncsweep list {} --markdown -->", "<!-- end generated -->"

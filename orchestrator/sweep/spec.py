@@ -193,7 +193,9 @@ def expand(spec: SweepSpec, source: str = "<sweep>") -> list[Trial]:
     for i, case in enumerate(cases):
         clash = sorted(set(case) & set(grid))
         if clash:
-            raise BadInput(f"{source}: cases[{i}].{shown(clash[0])}: set by both grid and cases; keep it in one of them")
+            raise BadInput(
+                f"{source}: cases[{i}].{shown(clash[0])}: set by both grid and cases; keep it in one of them"
+            )
     _check_config(spec.base, source, lambda loc: f"base.{dotted(loc)}" if loc else "base")
     trials: list[Trial] = []
     names: set[str] = set()
