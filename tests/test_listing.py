@@ -25,7 +25,7 @@ def test_every_registered_name_is_listed_with_its_keys(family, capsys):
 
 
 def test_every_family_is_listable():
-    assert set(FAMILIES) == {*REGISTRIES, "augmentations", "metrics"}
+    assert set(FAMILIES) == {*REGISTRIES, "augmentations", "metrics", "evaluations"}
 
 
 def test_descriptions_are_cut_at_a_word_not_at_an_abbreviation():

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from trainers.augment import AUGMENTATIONS, owned_keys
 from trainers.augment.da1_da2 import MixupConfig
 from trainers.data import DATASETS, DataConfig
+from trainers.evaluations import EVALUATIONS
 from trainers.heads import CLASSIFIERS, HeadConfig
 from trainers.losses import LOSSES, LossConfig
 from trainers.models import MODELS, ModelConfig
@@ -81,6 +82,18 @@ class MetricsConfig(Section):
     # the second time from the features kept in memory when a split's fit in this many MB, else
     # by running the backbone again. 0 = always run it again.
     feature_cache_mb: int = Field(1024, ge=0)
+    # Evaluations of what the features are for (trainers/evaluations: retrieval, verification), on
+    # the test split at the last epoch (and at every metric epoch with evaluate_every); None = off.
+    evaluations: tuple[str, ...] | None = None
+    evaluate_every: bool | None = None  # None or false: only at the last epoch
+
+    @field_validator("evaluations")
+    @classmethod
+    def _registered(cls, value: Any) -> Any:
+        unknown = [v for v in value or () if v not in EVALUATIONS.names()]
+        if unknown:
+            raise ValueError(f"unknown evaluation {unknown[0]!r}; registered: {', '.join(EVALUATIONS.names())}")
+        return value
 
     @field_validator("layers", mode="before")
     @classmethod

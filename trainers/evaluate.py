@@ -17,6 +17,7 @@ import torch
 
 from trainers.config import TrialConfig
 from trainers.data import Dataset
+from trainers.evaluations import EVALUATIONS
 from trainers.losses import Loss
 from trainers.metrics import Context, SplitPass, SplitResult
 from trainers.models import Classifier
@@ -137,8 +138,26 @@ def evaluate(
             out.update({f"{split}/layers/{name}/{key}": value for key, value in values.items()})
         if final:
             samples[split] = result.samples or {"pos": [], "neg": []}
+    if config.metrics.evaluations and (final or config.metrics.evaluate_every) and "test" in splits:
+        out.update(run_evaluations(config, model, data, "test", channels_last))
     if tap is not None:
         out.update({f"layers/{name}/depth": float(i + 1) for i, name in enumerate(tap.names)})
     if final:
         out[DISTRIBUTIONS] = {"bias": [] if bias is None else bias.double().cpu().tolist(), "splits": samples}
+    return out
+
+
+def run_evaluations(config: TrialConfig, model: Classifier, data: Dataset, split: str, channels_last: bool) -> dict:
+    """`<split>/<evaluation>/<key>` of every evaluation in metrics.evaluations, on the split's
+    penultimate features (N x d, gathered chunk by chunk: each evaluation holds blocks of
+    similarities, never N x N)."""
+    features, labels = [], []
+    for chunk_features, chunk_labels, _, _ in feature_chunks(model, data, split, config, channels_last):
+        features.append(chunk_features.float())
+        labels.append(chunk_labels)
+    h, y = torch.cat(features), torch.cat(labels)
+    out = {}
+    for name in config.metrics.evaluations:
+        values = EVALUATIONS[name].fn(h, y, config.seed)
+        out.update({f"{split}/{name}/{key}": float(v) for key, v in values.items()})
     return out

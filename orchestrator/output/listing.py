@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from trainers.augment import AUGMENTATIONS
 from trainers.data import DATASETS
+from trainers.evaluations import EVALUATIONS
 from trainers.heads import CLASSIFIERS
 from trainers.losses import LOSSES
 from trainers.metrics import METRICS
@@ -20,7 +21,17 @@ from trainers.models import MODELS
 from trainers.optim import OPTIMIZERS
 from trainers.schedules import SCHEDULES
 
-FAMILIES = ("losses", "classifiers", "models", "datasets", "optimizers", "schedules", "augmentations", "metrics")
+FAMILIES = (
+    "losses",
+    "classifiers",
+    "models",
+    "datasets",
+    "optimizers",
+    "schedules",
+    "augmentations",
+    "metrics",
+    "evaluations",
+)
 REGISTRIES = {
     "losses": LOSSES,
     "classifiers": CLASSIFIERS,
@@ -42,6 +53,15 @@ def metrics_markdown() -> str:
     return "\n".join(rows)
 
 
+def evaluations_markdown() -> str:
+    """The evaluation registry as docs/metrics.md's table (`ncsweep list evaluations --markdown`)."""
+    rows = ["| `metrics.evaluations` | logged keys | definition | module |", "|---|---|---|---|"]
+    for e in EVALUATIONS:
+        keys = ", ".join(f"`test/{e.name}/{k}`" for k in e.keys)
+        rows.append(f"| `{e.name}` | {keys} | {e.definition.replace('|', '&#124;')} | `{e.family}` |")
+    return "\n".join(rows)
+
+
 def _default(field) -> str:
     return "required" if field.is_required() else f"`{getattr(field.default, '__name__', field.default)!r}`"
 
@@ -51,6 +71,8 @@ def family_markdown(family: str) -> str:
     and docs/metrics.md hold these, and a test fails when a page is stale (`make docs` rewrites them)."""
     if family == "metrics":
         return metrics_markdown()
+    if family == "evaluations":
+        return evaluations_markdown()
     if family == "augmentations":
         rows = ["| `train.augment` | what it does | its keys (default) |", "|---|---|---|"]
         for name, cls in AUGMENTATIONS.items():
@@ -125,6 +147,11 @@ def print_family(family: str, markdown: bool = False) -> None:
         return
     if family == "metrics":
         print_metrics()
+        return
+    if family == "evaluations":
+        print("evaluations (metrics.evaluations; logged as test/<evaluation>/<key> at the last epoch):")
+        for e in EVALUATIONS:
+            print(f"  {e.name} [{', '.join(e.keys)}]: {summary(e.definition)}")
         return
 
     if family == "augmentations":

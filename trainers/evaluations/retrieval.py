@@ -1,0 +1,45 @@
+"""Retrieval on a split's features: each sample queries all the others by cosine similarity."""
+
+from __future__ import annotations
+
+from trainers.evaluations.registry import evaluation
+
+QUERY_CHUNK = 1024  # queries per block: a block's similarities are QUERY_CHUNK x N, never N x N
+
+
+@evaluation("retrieval", keys=("recall_at_1", "map_at_r"))
+def retrieval(features, labels, seed: int = 0) -> dict[str, float]:
+    """recall@1 = mean_i [ y of i's nearest other sample = y_i ]; mAP@R = mean_i (1/R_i) sum_{k<=R_i}
+    P_i(k) [the k-th nearest shares y_i], R_i the number of other samples of i's class and P_i(k)
+    the precision of i's k nearest, by cosine similarity, the query left out of its own results
+    (Musgrave, Belongie, Lim, "A Metric Learning Reality Check", ECCV 2020; pytorch-metric-learning's
+    AccuracyCalculator `precision_at_1` and `mean_average_precision_at_r`). Samples alone in
+    their class have no R and are left out of mAP@R. Queries go in blocks of QUERY_CHUNK."""
+    import torch
+    import torch.nn.functional as F
+
+    gallery = F.normalize(features.double(), dim=1)
+    n = gallery.shape[0]
+    counts = torch.bincount(labels)
+    relevant = counts[labels] - 1  # R_i
+    depth = int(relevant.max().clamp_min(1))
+    hits_at_1 = average_precision = 0.0
+    with_r = int((relevant > 0).sum())
+    ranks = torch.arange(1, depth + 1, device=gallery.device, dtype=gallery.dtype)
+    for start in range(0, n, QUERY_CHUNK):
+        block = slice(start, min(start + QUERY_CHUNK, n))
+        sims = gallery[block] @ gallery.T
+        rows = torch.arange(sims.shape[0], device=sims.device)
+        sims[rows, rows + start] = -float("inf")  # not its own result
+        order = sims.topk(min(depth, n - 1), dim=1).indices
+        same = (labels[order] == labels[block].unsqueeze(1)).to(gallery.dtype)
+        hits_at_1 += float(same[:, 0].sum())
+        r = relevant[block].to(gallery.dtype).unsqueeze(1)
+        within = (ranks[: same.shape[1]].unsqueeze(0) <= r).to(gallery.dtype)
+        precision = same.cumsum(dim=1) / ranks[: same.shape[1]]
+        ap = (precision * same * within).sum(dim=1) / r.squeeze(1).clamp_min(1)
+        average_precision += float(ap[relevant[block] > 0].sum())
+    return {
+        "recall_at_1": hits_at_1 / n,
+        "map_at_r": average_precision / with_r if with_r else float("nan"),
+    }
