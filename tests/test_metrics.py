@@ -228,12 +228,13 @@ def test_metric_keys_cover_the_paper_tables():
     ]
     official = ["acc5"]  # the official code's top-5 accuracy
     noise = ["clean_acc", "noisy_fit"]  # under data.label_noise
+    rank = ["rankme_h", "stable_rank_h", "rankme_w", "stable_rank_w"]  # issue 30: effective and stable rank
     assert sorted(METRICS.keys()) == sorted(
-        paper + panel + official + noise
+        paper + panel + official + noise + rank
     )  # docs/science.md#metrics, the official code, label noise
     assert {m.key: m.only for m in METRICS if m.only} == {
         "acc5": "K > 5",
         "clean_acc": "label noise",
         "noisy_fit": "label noise",
     }
-    assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4"]
+    assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4", "rankme_h"]

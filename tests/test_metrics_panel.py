@@ -19,6 +19,15 @@ def test_exact_simplex_etf_is_collapsed_on_every_panel_metric():
         assert m[key] == pytest.approx(0.0, abs=1e-12), key
     # unit ETF vectors: ||u_k - u_l||^2 = 2 - 2 (-1/(K-1)) = 2K/(K-1) for every pair
     assert m["gnc2_h"] == pytest.approx(-0.5 * math.log(2 * k / (k - 1)), rel=1e-12)
+    # The uncentred features' singular values in closed form: the global mean (norm 5, orthogonal to
+    # the ETF) gives sqrt(N) 5, the ETF's unit means scaled by 3 give 3 sqrt(N / (K - 1)) K - 1 times,
+    # the other d - K directions 0. Stable rank 1 + 9/25; RankMe with its epsilon on every value.
+    n, dim, eps = labels.numel(), features.shape[1], 1e-7
+    sigma = [5 * math.sqrt(n)] + [3 * math.sqrt(n / (k - 1))] * (k - 1) + [0.0] * (dim - k)
+    p = [v / sum(sigma) + eps for v in sigma]
+    assert m["stable_rank_h"] == pytest.approx(1 + 9 / 25, rel=1e-12)
+    assert m["rankme_h"] == pytest.approx(math.exp(-sum(q * math.log(q) for q in p)), rel=1e-10)
+    assert m["stable_rank_w"] == pytest.approx(k - 1, rel=1e-12)  # W = 0.7 Mbar^T: K - 1 equal values
 
 
 def random_split(seed: int, k: int = 4, d: int = 6, n: int = 40, spread: float = 1.0):

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from trainers.losses import Loss, soft_targets
+from trainers.metrics.rank import kept, rankme, stable_rank
 from trainers.metrics.stats import uniform_accuracy
 
 
@@ -36,6 +37,14 @@ def _off_diagonal_cosines(rows: torch.Tensor) -> torch.Tensor:
 
 def _cv(values: torch.Tensor) -> float:
     return (values.std(correction=0) / values.mean()).item()
+
+
+def _svd_kept(a: torch.Tensor, count: int) -> torch.Tensor:
+    """The singular values of `a` by SVD, padded with zeros to `count` (as many as the Gram matrix
+    the streamed metric reads has eigenvalues: d for H^T H, K for W W^T), through rank.py's floor."""
+    sigma = torch.linalg.svdvals(a)
+    padded = torch.cat([sigma, sigma.new_zeros(count - sigma.numel())])
+    return kept(padded.square())
 
 
 def class_means(h: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
@@ -121,6 +130,11 @@ def all_metrics(
         "gnc2_h": -unit_dist[torch.triu(off, diagonal=1)].log().mean().item(),
         "ncc_acc": (ncc == y).double().mean().item(),
         "nc4": (pred == ncc).double().mean().item(),
+        # the singular values of H and W themselves (SVD), with rank.py's floor on their squares
+        "rankme_h": rankme(_svd_kept(h, h.shape[1])),
+        "stable_rank_h": stable_rank(_svd_kept(h, h.shape[1])),
+        "rankme_w": rankme(_svd_kept(w, k)),
+        "stable_rank_w": stable_rank(_svd_kept(w, k)),
     }
     values.update(loss_metrics(loss, h, y, w, bias, lambda_b))
     return values
