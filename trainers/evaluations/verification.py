@@ -26,20 +26,18 @@ def sample_pairs(labels, count: int, positive: bool, seed: int):
                 i, j = torch.triu_indices(members.numel(), members.numel(), 1, device=labels.device)
                 pairs.append(torch.stack([members[i], members[j]], dim=1))
             return torch.cat(pairs) if pairs else torch.zeros(0, 2, dtype=torch.long)
-    chosen: dict[tuple[int, int], None] = {}
-    cpu = labels.cpu()
-    for _ in range(64):
+    cpu, codes = labels.cpu(), torch.zeros(0, dtype=torch.long)
+    for _ in range(64):  # rounds of candidates until `count` distinct pairs (or all there are)
         i = torch.randint(n, (2 * count,), generator=g)
         j = torch.randint(n, (2 * count,), generator=g)
         keep = (i != j) & ((cpu[i] == cpu[j]) == positive)
         lo, hi = torch.minimum(i[keep], j[keep]), torch.maximum(i[keep], j[keep])
-        for pair in zip(lo.tolist(), hi.tolist()):
-            chosen.setdefault(pair, None)
-            if len(chosen) == count:
-                break
-        if len(chosen) == count:
+        codes = torch.unique(torch.cat([codes, lo * n + hi]))  # pair (i, j) as one number
+        if codes.numel() >= count:
             break
-    return torch.tensor(list(chosen), dtype=torch.long).reshape(-1, 2).to(labels.device)
+    if codes.numel() > count:  # a uniform subset: unique() sorts, so cutting its head would not be
+        codes = codes[torch.randperm(codes.numel(), generator=g)[:count]]
+    return torch.stack([codes // n, codes % n], dim=1).to(labels.device)
 
 
 def pair_similarities(gallery, pairs, chunk: int = 1 << 18):
