@@ -271,7 +271,7 @@ def test_elasticface_equals_the_official_head_given_the_same_generator(kind):
     mine = value_and_grad(ours, h)
     assert mine[0].item() == pytest.approx(theirs[0].item(), rel=1e-9)
     assert torch.allclose(mine[1], theirs[1], rtol=1e-8, atol=1e-12)
-    fixed = LOSSES.make(name=f"{kind}face" if kind == "cos" else "arcface", margin=m)
+    fixed = LOSSES.make(name={"arc": "arcface", "cos": "cosface"}[kind], margin=m)
     assert loss(scores(SCALE * cosines(h, w), q, loss), q).item() == pytest.approx(
         fixed(fixed.margined(SCALE * cosines(h, w), None, q, torch.tensor(SCALE, dtype=F64)), q).item(), rel=1e-12
     )

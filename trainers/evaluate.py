@@ -67,13 +67,17 @@ def measure_split(
     channels_last: bool = False,
     train_means: dict | None = None,
     samples: int = 0,
+    gather: list | None = None,
 ) -> SplitResult:
-    """Every metric of one split (at the penultimate features and each tapped layer)."""
+    """Every metric of one split (at the penultimate features and each tapped layer). `gather`, when
+    given, receives each chunk's (penultimate features, labels) on the way, for the evaluations."""
     measure = SplitPass(ctx, tap.names if tap is not None else (), train_means, samples, config.seed)
     kept: list[Chunk] | None = []
     budget = config.metrics.feature_cache_mb * 2**20
     for chunk in feature_chunks(model, data, split, config, channels_last, tap):
         measure.first(*chunk)
+        if gather is not None:
+            gather.append((chunk[0].float(), chunk[1]))
         if kept is not None:
             budget -= _nbytes(chunk)
             if budget >= 0:
@@ -119,7 +123,9 @@ def evaluate(
     train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}
+    evaluating = bool(config.metrics.evaluations) and (final or bool(config.metrics.evaluate_every))
     for split in splits:
+        gathered = [] if evaluating and split == "test" else None  # the evaluations read the test split
         result = measure_split(
             config,
             model,
@@ -130,16 +136,17 @@ def evaluate(
             channels_last,
             train_means,
             config.metrics.distribution_samples if final else 0,
+            gathered,
         )
         if split == "train":
             train_means = result.means
         out.update({f"{split}/{key}": value for key, value in result.values.items()})
         for name, values in result.layers.items():
             out.update({f"{split}/layers/{name}/{key}": value for key, value in values.items()})
+        if gathered is not None:
+            out.update(run_evaluations(config, gathered, split))
         if final:
             samples[split] = result.samples or {"pos": [], "neg": []}
-    if config.metrics.evaluations and (final or config.metrics.evaluate_every) and "test" in splits:
-        out.update(run_evaluations(config, model, data, "test", channels_last))
     if tap is not None:
         out.update({f"layers/{name}/depth": float(i + 1) for i, name in enumerate(tap.names)})
     if final:
@@ -147,15 +154,11 @@ def evaluate(
     return out
 
 
-def run_evaluations(config: TrialConfig, model: Classifier, data: Dataset, split: str, channels_last: bool) -> dict:
+def run_evaluations(config: TrialConfig, chunks: list, split: str) -> dict:
     """`<split>/<evaluation>/<key>` of every evaluation in metrics.evaluations, on the split's
-    penultimate features (N x d, gathered chunk by chunk: each evaluation holds blocks of
+    penultimate features as the metrics pass read them (N x d: each evaluation holds blocks of
     similarities, never N x N)."""
-    features, labels = [], []
-    for chunk_features, chunk_labels, _, _ in feature_chunks(model, data, split, config, channels_last):
-        features.append(chunk_features.float())
-        labels.append(chunk_labels)
-    h, y = torch.cat(features), torch.cat(labels)
+    h, y = torch.cat([f for f, _ in chunks]), torch.cat([labels for _, labels in chunks])
     out = {}
     for name in config.metrics.evaluations:
         values = EVALUATIONS[name].fn(h, y, config.seed)

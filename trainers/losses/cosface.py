@@ -24,4 +24,9 @@ class CosFace(CrossEntropy):
     margin: float = Field(0.35, ge=0.0, lt=2.0)  # in cosine units; 2 would push every target below every other class
 
     def with_margin(self, bias_free, targets, scale, geometry=None):
-        return bias_free - (scale * self.margin) * target_mask(targets)
+        return cosine_margin(bias_free, targets, scale, self.margin)
+
+
+def cosine_margin(bias_free, targets, scale, margin: float):
+    """scale (cos theta_k - m [k = y]): the target's cosine less m, the others as they are."""
+    return bias_free - (scale * margin) * target_mask(targets)

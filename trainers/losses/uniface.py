@@ -9,7 +9,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from trainers.losses.base import Loss, target_mask
+from trainers.losses.base import Loss
+from trainers.losses.cosface import cosine_margin
 
 
 class UniFace(Loss):
@@ -32,7 +33,7 @@ class UniFace(Loss):
         return math.log(10.0 * num_classes) if self.bias_init == "official" else None
 
     def with_margin(self, bias_free, targets, scale, geometry=None):
-        return bias_free - (scale * self.margin) * target_mask(targets)
+        return cosine_margin(bias_free, targets, scale, self.margin)
 
     def margined(self, bias_free, bias, targets, scale, geometry=None):
         # The official clip of s' at +-scale, after the threshold: past it the loss is flat, as there.

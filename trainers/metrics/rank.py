@@ -51,10 +51,7 @@ def stable_rank(sigma: torch.Tensor) -> float:
 
 
 def feature_sigma(s: SplitStats) -> torch.Tensor:
-    import torch
-
-    gram = s.within + s.means.T @ (s.counts.unsqueeze(1) * s.means)
-    return kept(torch.linalg.eigvalsh(gram))
+    return kept(s.gram_eigenvalues)
 
 
 def weight_sigma(s: SplitStats) -> torch.Tensor:

@@ -183,6 +183,12 @@ class SplitStats:
     def full_bias(self) -> torch.Tensor:
         return full_bias(self.bias, self.num_classes).to(self.means.device)
 
+    @cached_property
+    def gram_eigenvalues(self) -> torch.Tensor:
+        """The eigenvalues of H^T H = within + sum_k n_k mu_k mu_k^T (d x d): the squared singular
+        values of the N x d features, from the streamed statistics (once per split and level)."""
+        return torch.linalg.eigvalsh(self.within + self.means.T @ (self.counts.unsqueeze(1) * self.means))
+
 
 @dataclass
 class _Level:
