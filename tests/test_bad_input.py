@@ -23,7 +23,11 @@ BAD = {
     ),
     "key_of_another_dataset": (
         {"grid": {"data.imbalance_factor": [10]}},
-        ["grid.data.imbalance_factor", "for dataset 'synthetic'", "dim, label_noise, name, num_classes, sample_size"],
+        [
+            "grid.data.imbalance_factor",
+            "for dataset 'synthetic'",
+            "dim, label_noise, name, num_classes, open_set, sample_size",
+        ],
     ),
     "key_of_another_model": (
         {"base": {"model": {"name": "mlp", "stem": "cifar"}}},
@@ -63,6 +67,14 @@ BAD = {
     "unknown_noise_kind": (
         {"grid": {"data.label_noise.kind": ["symmetric", "pairflip"]}},
         ["grid.data.label_noise.kind", "'symmetric', 'asymmetric' or 'random'", "(got 'pairflip')"],
+    ),
+    "open_set_leaves_one_class": (
+        {"base": {"data": {"name": "synthetic", "num_classes": 4, "open_set": {"count": 3}}}},
+        ["data.open_set.count: 3 of 4 classes leaves fewer than 2 known", "allowed: 1 to 2"],
+    ),
+    "evaluation_without_its_setting": (
+        {"base": {"metrics": {"evaluations": ["ood"]}}},
+        ["metrics.evaluations: 'ood' needs metrics.ood"],
     ),
     "sample_size_zero": (
         {"base": {"data": {"name": "synthetic", "sample_size": 0}}},

@@ -68,6 +68,18 @@ class TrainConfig(Section):
         return value
 
 
+class OODConfig(Section):
+    """The outside data of the ood evaluation: another registered dataset (its test split, through
+    its own normalization, then resized and its channels matched to the trial's input shape)."""
+
+    dataset: DataConfig
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _by_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
 class MetricsConfig(Section):
     every: int = Field(1, ge=1)  # NC metrics every n epochs, and always at the last one
     splits: tuple[Split, ...] = ("train", "test")
@@ -86,6 +98,8 @@ class MetricsConfig(Section):
     # the test split at the last epoch (and at every metric epoch with evaluate_every); None = off.
     evaluations: tuple[str, ...] | None = None
     evaluate_every: bool | None = None  # None or false: only at the last epoch
+    ood: OODConfig | None = None  # the outside data of the `ood` evaluation, e.g. {dataset: patches}
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("ood",)
 
     @field_validator("evaluations")
     @classmethod
@@ -177,6 +191,18 @@ class TrialConfig(Section):
             raise ValueError(
                 f"loss.name {self.loss.name!r} acts on cosines; classifier.name {self.classifier.name!r} has "
                 f"none (use {takes})"
+            )
+        for name in self.metrics.evaluations or ():
+            needs = EVALUATIONS[name].needs
+            section, _, key = (needs or "").partition(".")
+            if needs and getattr(getattr(self, section), key) is None:
+                raise ValueError(f"metrics.evaluations: {name!r} needs {needs} (see docs/metrics.md#evaluations)")
+        ood = self.metrics.ood
+        if ood is not None and ood.dataset.images != self.data.images:
+            kinds = {True: "images", False: "vectors"}
+            raise ValueError(
+                f"metrics.ood.dataset: {ood.dataset.name!r} is {kinds[ood.dataset.images]}, data.name "
+                f"{self.data.name!r} is {kinds[self.data.images]}: the outside data must be of the same kind"
             )
         if self.loss.heads and self.classifier.name not in self.loss.heads:
             raise ValueError(

@@ -17,9 +17,12 @@ import torch
 
 from trainers.config import TrialConfig
 from trainers.data import Dataset
+from trainers.data.outside import outside_inputs
 from trainers.evaluations import EVALUATIONS
+from trainers.evaluations.inputs import EvalInputs, Side
 from trainers.losses import Loss
 from trainers.metrics import Context, SplitPass, SplitResult
+from trainers.metrics.split_pass import FEATURES
 from trainers.models import Classifier
 from trainers.report import DISTRIBUTIONS
 from trainers.setup import bind_loss
@@ -91,15 +94,15 @@ def measure_split(
     return measure.finish()
 
 
-def train_class_means(
+def train_statistics(
     config: TrialConfig, model: Classifier, data: Dataset, ctx: Context, tap=None, channels_last: bool = False
 ) -> dict:
-    """The train split's class means at every level, for the NCC metrics of a trial whose
-    metrics.splits leave out train (one forward over the train split)."""
+    """The train split's statistics at every level (class means for the NCC metrics, scatter for
+    the evaluations), for a trial whose metrics.splits leave out train (one forward over it)."""
     measure = SplitPass(ctx, tap.names if tap is not None else ())
     for chunk in feature_chunks(model, data, "train", config, channels_last, tap):
         measure.first(*chunk)
-    return measure.class_means()
+    return measure.statistics()
 
 
 def evaluate(
@@ -120,7 +123,8 @@ def evaluate(
         model.head, loss if loss is not None else bind_loss(config.loss, data), config.regularization.lambda_b
     )
     splits = sorted(config.metric_splits, key=lambda s: s != "train")  # train first: the NCC centres
-    train_means = None if "train" in splits else train_class_means(config, model, data, ctx, tap, channels_last)
+    train = None if "train" in splits else train_statistics(config, model, data, ctx, tap, channels_last)
+    train_means = None if train is None else {level: stats.means for level, stats in train.items()}
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}
     evaluating = bool(config.metrics.evaluations) and (final or bool(config.metrics.evaluate_every))
@@ -139,12 +143,13 @@ def evaluate(
             gathered,
         )
         if split == "train":
-            train_means = result.means
+            train, train_means = result.stats, result.means
         out.update({f"{split}/{key}": value for key, value in result.values.items()})
         for name, values in result.layers.items():
             out.update({f"{split}/layers/{name}/{key}": value for key, value in values.items()})
         if gathered is not None:
-            out.update(run_evaluations(config, gathered, split))
+            inputs = evaluation_inputs(config, model, data, ctx, gathered, train, channels_last)
+            out.update(run_evaluations(config, inputs, split))
         if final:
             samples[split] = result.samples or {"pos": [], "neg": []}
     if tap is not None:
@@ -154,13 +159,46 @@ def evaluate(
     return out
 
 
-def run_evaluations(config: TrialConfig, chunks: list, split: str) -> dict:
+@torch.no_grad()
+def _features(model: Classifier, x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """Penultimate features of normalized inputs in chunks, in eval mode, fp32."""
+    model.eval()
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    device = next(model.parameters()).device
+    parts = [
+        model.backbone(x[s : s + EVAL_CHUNK].to(device).contiguous(memory_format=layout)).float()
+        for s in range(0, x.shape[0], EVAL_CHUNK)
+    ]
+    return torch.cat(parts)
+
+
+def evaluation_inputs(
+    config: TrialConfig, model: Classifier, data: Dataset, ctx: Context, chunks: list, train: dict, channels_last: bool
+) -> EvalInputs:
+    """What the evaluations read: the test features the metrics pass gathered with their scores, and
+    only when an evaluation asks for them the held-out classes' test samples (data.open_set) and
+    the outside data (metrics.ood) through the same model, with the train split's statistics."""
+    names = set(config.metrics.evaluations)
+    h, y = torch.cat([f for f, _ in chunks]), torch.cat([labels for _, labels in chunks])
+    unknown = ood = None
+    if "open_set" in names:
+        batches = data.eval_batches("unknown", EVAL_CHUNK, config.metrics.max_samples, config.data.split_seed)
+        x = torch.cat([x for x, _ in batches])
+        unknown = Side.of(_features(model, x, channels_last), None, ctx)
+    if "ood" in names:
+        x = outside_inputs(config.metrics.ood, data.input_shape, config.metrics.max_samples, config.data.split_seed)
+        ood = Side.of(_features(model, x, channels_last), None, ctx)
+    return EvalInputs(
+        Side.of(h, y, ctx), config.seed, unknown, ood, train[FEATURES] if train else None, ctx.bias is not None
+    )
+
+
+def run_evaluations(config: TrialConfig, inputs: EvalInputs, split: str) -> dict:
     """`<split>/<evaluation>/<key>` of every evaluation in metrics.evaluations, on the split's
     penultimate features as the metrics pass read them (N x d: each evaluation holds blocks of
     similarities, never N x N)."""
-    h, y = torch.cat([f for f, _ in chunks]), torch.cat([labels for _, labels in chunks])
     out = {}
     for name in config.metrics.evaluations:
-        values = EVALUATIONS[name].fn(h, y, config.seed)
+        values = EVALUATIONS[name].fn(inputs)
         out.update({f"{split}/{name}/{key}": float(v) for key, v in values.items()})
     return out

@@ -55,10 +55,11 @@ def metrics_markdown() -> str:
 
 def evaluations_markdown() -> str:
     """The evaluation registry as docs/metrics.md's table (`ncsweep list evaluations --markdown`)."""
-    rows = ["| `metrics.evaluations` | logged keys | definition | module |", "|---|---|---|---|"]
+    rows = ["| `metrics.evaluations` | needs | logged keys | definition | module |", "|---|---|---|---|---|"]
     for e in EVALUATIONS:
         keys = ", ".join(f"`test/{e.name}/{k}`" for k in e.keys)
-        rows.append(f"| `{e.name}` | {keys} | {e.definition.replace('|', '&#124;')} | `{e.family}` |")
+        needs = f"`{e.needs}`" if e.needs else ""
+        rows.append(f"| `{e.name}` | {needs} | {keys} | {e.definition.replace('|', '&#124;')} | `{e.family}` |")
     return "\n".join(rows)
 
 
@@ -151,7 +152,8 @@ def print_family(family: str, markdown: bool = False) -> None:
     if family == "evaluations":
         print("evaluations (metrics.evaluations; logged as test/<evaluation>/<key> at the last epoch):")
         for e in EVALUATIONS:
-            print(f"  {e.name} [{', '.join(e.keys)}]: {summary(e.definition)}")
+            needs = f" (needs {e.needs})" if e.needs else ""
+            print(f"  {e.name} [{', '.join(e.keys)}]{needs}: {summary(e.definition)}")
         return
 
     if family == "augmentations":

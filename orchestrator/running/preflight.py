@@ -1,6 +1,6 @@
 """Checks that run before any trial starts: the data files are there (downloaded first where the
-sweep allows it), `data.sample_size` fits every class, pretrained weights are cached, and the
-layers `metrics.layers` names exist. A
+sweep allows it; metrics.ood's too), `data.sample_size` fits every class, `data.open_set` leaves
+known classes, pretrained weights are cached, and the layers `metrics.layers` names exist. A
 missing input is bad input (exit 2) found in seconds on the driver, not 36 failed trials an hour
 later on the cluster."""
 
@@ -29,6 +29,12 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
             data.ensure_available()
         except DataUnavailable as exc:
             raise BadInput(f"{source}: data.name {data.name!r}: {exc}") from None
+    for ood in _distinct([c for c in configs if c.metrics.ood is not None], lambda c: c.metrics.ood.dataset):
+        try:
+            ood.ensure_available()
+        except DataUnavailable as exc:
+            raise BadInput(f"{source}: metrics.ood.dataset {ood.name!r}: {exc}") from None
+    check_open_set(configs, source)
     check_sample_size(configs, source)
     check_class_counts(configs, source)
     for model in _distinct(configs, lambda c: c.model):
@@ -38,6 +44,21 @@ def check_inputs(configs: Iterable[TrialConfig], source: str) -> None:
             key = "model.pretrained" if getattr(model, "pretrained", False) else "model.name"
             raise BadInput(f"{source}: {key} ({model.name}): {exc}") from None
     check_layers(configs, source)
+
+
+def check_open_set(configs: list[TrialConfig], source: str) -> None:
+    """data.open_set must leave at least 2 known classes of classes that exist, on data held in
+    memory: checked against the loaded data's class count (once per distinct data setting)."""
+    for data in _distinct([c for c in configs if c.data.open_set is not None], lambda c: c.data):
+        loaded = data.load()
+        try:
+            if not hasattr(loaded, "with_open_set"):
+                raise ValueError(
+                    f"data.open_set: {data.name} is streamed from disk; open-set needs data held in memory"
+                )
+            data.open_set.classes(loaded.num_classes)
+        except ValueError as exc:
+            raise BadInput(f"{source}: {exc}") from None
 
 
 def check_sample_size(configs: list[TrialConfig], source: str) -> None:

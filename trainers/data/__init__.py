@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from trainers.data.tensors import TensorData
 
 # Modules that are not datasets: the registry, the in-memory data, label noise and per-class
-# subsets, and the decode cache (these import torch).
-HELPERS = ("base", "tensors", "labels", "cache")
-import_plugins(__name__, __path__, first=("digits", "synthetic", "vision", "cifar100_lt", "imagenet"), helpers=HELPERS)
+# subsets, the decode cache and the outside data of an OOD test (these import torch).
+HELPERS = ("base", "tensors", "labels", "cache", "outside")
+import_plugins(
+    __name__, __path__, first=("digits", "synthetic", "patches", "vision", "cifar100_lt", "imagenet"), helpers=HELPERS
+)
 
 DataConfig = DATASETS.field()  # the trial config's `data` type: every dataset registered above
 Dataset = Union["TensorData", "ImageFolderData"]

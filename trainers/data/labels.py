@@ -99,11 +99,16 @@ def noisy_labels(
 
 
 def prepare_train(data, cfg):
-    """`data` with cfg.val_fraction of the training split carved out as the `val` split (clean
-    labels, before anything else: the same validation samples whatever the subset or the noise),
+    """`data` with the classes of cfg.open_set held out (their test samples the `unknown` split),
+    then cfg.val_fraction of the training split carved out as the `val` split (clean labels,
+    before the rest: the same validation samples whatever the subset or the noise),
     then the training split cut to cfg.sample_size per class, then its labels corrupted by
     cfg.label_noise; the clean labels stay beside the noisy ones (`train_labels(clean=True)`)."""
     seed = cfg.split_seed
+    if getattr(cfg, "open_set", None) is not None:  # first: every later draw sees only the known classes
+        if not hasattr(data, "with_open_set"):
+            raise ValueError(f"data.open_set: {cfg.name} is streamed from disk; open-set needs data held in memory")
+        data = data.with_open_set(cfg.open_set.classes(data.num_classes))
     if getattr(cfg, "val_fraction", None):
         # A seed of its own (+2): independent of the subset (+0) and the noise (+1) drawn below.
         data = data.with_val(*stratified_split(data.train_labels(), data.num_classes, cfg.val_fraction, seed + 2))

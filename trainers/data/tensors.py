@@ -70,6 +70,9 @@ class TensorData:
     # The validation split carved out of the training split (data.val_fraction), or None.
     x_val: torch.Tensor | None = None
     y_val: torch.Tensor | None = None
+    # The test samples of the classes data.open_set held out (labels: their original classes), or None.
+    x_unknown: torch.Tensor | None = None
+    y_unknown: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -108,6 +111,28 @@ class TensorData:
         carved = self.train_subset(train)
         return replace(carved, x_val=self.x_train[val.to(split)], y_val=self.train_labels(clean=True)[val].to(split))
 
+    def with_open_set(self, unknown: tuple[int, ...]) -> TensorData:
+        """The data without the classes `unknown` in training, the known ones renumbered 0..K'-1 in
+        their order; the test samples of `unknown` become the `unknown` split."""
+        device = self.y_train.device
+        held = torch.zeros(self.num_classes, dtype=torch.bool)
+        held[list(unknown)] = True
+        renumber = (torch.cumsum(~held, 0) - 1).to(device)
+        held = held.to(device)
+        keep_train, keep_test = ~held[self.y_train], ~held[self.y_test]
+        clean = None if self.y_train_clean is None else renumber[self.y_train_clean[keep_train]]
+        return replace(
+            self,
+            x_train=self.x_train[keep_train],
+            y_train=renumber[self.y_train[keep_train]],
+            x_test=self.x_test[keep_test],
+            y_test=renumber[self.y_test[keep_test]],
+            x_unknown=self.x_test[~keep_test],
+            y_unknown=self.y_test[~keep_test],
+            num_classes=self.num_classes - len(unknown),
+            y_train_clean=clean,
+        )
+
     @property
     def has_val(self) -> bool:
         return self.x_val is not None
@@ -115,6 +140,8 @@ class TensorData:
     def split(self, name: str) -> Batch:
         if name == "val":
             return self.x_val, self.y_val
+        if name == "unknown":
+            return self.x_unknown, self.y_unknown
         return (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
 
     def clean_labels(self, split: str, max_samples: int | None = None, seed: int = 0) -> torch.Tensor | None:
@@ -125,7 +152,7 @@ class TensorData:
         return self.y_train_clean if keep is None else self.y_train_clean[keep.to(self.y_train_clean.device)]
 
     def to(self, device: torch.device | str) -> TensorData:
-        names = ("x_train", "y_train", "x_test", "y_test", "y_train_clean", "x_val", "y_val")
+        names = ("x_train", "y_train", "x_test", "y_test", "y_train_clean", "x_val", "y_val", "x_unknown", "y_unknown")
         return replace(self, **{n: getattr(self, n).to(device) for n in names if getattr(self, n) is not None})
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:

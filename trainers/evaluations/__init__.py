@@ -8,6 +8,8 @@ from __future__ import annotations
 from trainers.evaluations.registry import EVALUATIONS, Evaluation, evaluation
 from trainers.registry import import_plugins
 
-import_plugins(__name__, __path__, first=())
+import_plugins(
+    __name__, __path__, first=("retrieval", "verification", "open_set", "ood"), helpers=("inputs", "registry", "roc")
+)
 
 __all__ = ["EVALUATIONS", "Evaluation", "evaluation"]

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Evaluation:
     name: str
-    fn: Callable  # (features N x d, labels N, seed) -> {key: float}
+    fn: Callable  # (EvalInputs) -> {key: float}
     keys: tuple[str, ...]
     definition: str  # the first paragraph of fn's docstring: the formula and its source
+    needs: str | None = None  # the setting without which it has nothing to read ("data.open_set")
 
     @property
     def family(self) -> str:
@@ -42,12 +43,13 @@ class EvaluationRegistry:
 EVALUATIONS = EvaluationRegistry()
 
 
-def evaluation(name: str, keys: tuple[str, ...]) -> Callable:
-    """Register fn(features, labels, seed) -> {key: value} for each of `keys`, logged `<split>/<name>/<key>`."""
+def evaluation(name: str, keys: tuple[str, ...], needs: str | None = None) -> Callable:
+    """Register fn(EvalInputs) -> {key: value} for each of `keys`, logged `<split>/<name>/<key>`;
+    `needs` names the setting it reads (a trial listing it without that setting is a config error)."""
 
     def register(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().split("\n\n")[0]
-        EVALUATIONS.add(Evaluation(name, fn, keys, " ".join(doc.split())))
+        EVALUATIONS.add(Evaluation(name, fn, keys, " ".join(doc.split()), needs))
         return fn
 
     return register

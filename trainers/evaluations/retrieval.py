@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from trainers.evaluations.inputs import EvalInputs
 from trainers.evaluations.registry import evaluation
 
 QUERY_CHUNK = 1024  # queries per block: a block's similarities are QUERY_CHUNK x N, never N x N
 
 
 @evaluation("retrieval", keys=("recall_at_1", "map_at_r"))
-def retrieval(features, labels, seed: int = 0) -> dict[str, float]:
+def retrieval(inputs: EvalInputs) -> dict[str, float]:
     """recall@1 = mean_i [ y of i's nearest other sample = y_i ]; mAP@R = mean_i (1/R_i) sum_{k<=R_i}
     P_i(k) [the k-th nearest shares y_i], R_i the number of other samples of i's class and P_i(k)
     the precision of i's k nearest, by cosine similarity, the query left out of its own results
     (Musgrave, Belongie, Lim, "A Metric Learning Reality Check", ECCV 2020; pytorch-metric-learning's
     AccuracyCalculator `precision_at_1` and `mean_average_precision_at_r`). Samples alone in
     their class have no R and are left out of mAP@R. Queries go in blocks of QUERY_CHUNK."""
+    return recall_and_map(inputs.test.features, inputs.test.labels)
+
+
+def recall_and_map(features, labels) -> dict[str, float]:
+    """recall@1 and mAP@R of every sample querying the others (see `retrieval`)."""
     import torch
     import torch.nn.functional as F
 

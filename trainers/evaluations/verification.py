@@ -3,6 +3,7 @@ similarity of their features against one threshold?"""
 
 from __future__ import annotations
 
+from trainers.evaluations.inputs import EvalInputs
 from trainers.evaluations.registry import evaluation
 
 MAX_PAIRS = 1_000_000  # positive pairs used (a seeded sample past this), and as many negatives
@@ -85,12 +86,17 @@ def best_accuracy(positive, negative) -> float:
 
 
 @evaluation("verification", keys=("tar_at_far_1e-2", "tar_at_far_1e-3", "best_accuracy"))
-def verification(features, labels, seed: int = 0) -> dict[str, float]:
+def verification(inputs: EvalInputs) -> dict[str, float]:
     """TAR@FAR = the share of same-class pairs whose cosine similarity passes the threshold that
     lets through at most FAR of the different-class pairs, at FAR 1e-2 and 1e-3; best_accuracy =
     the accuracy of the best single threshold on the pairs (as face verification reports them:
     Huang et al., Labeled Faces in the Wild, 2007; the IJB-B/C protocols). All positive pairs (a
     seeded sample of MAX_PAIRS past that) against a seeded sample of as many negative pairs."""
+    return verify(inputs.test.features, inputs.test.labels, inputs.seed)
+
+
+def verify(features, labels, seed: int = 0) -> dict[str, float]:
+    """TAR at each FAR and the best threshold's accuracy on the pairs of `features` (see `verification`)."""
     import torch.nn.functional as F
 
     gallery = F.normalize(features.double(), dim=1)

@@ -204,6 +204,7 @@ class SplitResult:
     layers: dict[str, dict[str, float]]  # layer name -> key -> value
     means: dict[str | None, torch.Tensor]  # level -> class means (K x d): the train means for NCC
     samples: dict[str, list[float]] | None = None  # "pos", "neg": score samples (violins)
+    stats: dict[str | None, SplitStats] = field(default_factory=dict)  # level -> the accumulated statistics
 
 
 class SplitPass:
@@ -347,6 +348,10 @@ class SplitPass:
         """Level -> the class means (K x d) of every batch seen so far."""
         return {name: self._stats(name).means for name in self.levels}
 
+    def statistics(self) -> dict[str | None, SplitStats]:
+        """Level -> the statistics of every batch seen so far (what the evaluations read of train)."""
+        return {name: self._stats(name) for name in self.levels}
+
     def finish(self) -> SplitResult:
         """Every registered metric at every level (NaN where a metric does not apply)."""
         values = {m.key: self._value(m, FEATURES) for m in METRICS}
@@ -357,7 +362,7 @@ class SplitPass:
         }
         means = self.class_means()
         samples = {kind: s.sample() for kind, s in self.samplers.items()} if self.samplers else None
-        return SplitResult(values, layers, means, samples)
+        return SplitResult(values, layers, means, samples, self.statistics())
 
 
 def compute_split(
