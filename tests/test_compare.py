@@ -277,3 +277,41 @@ def test_a_loss_on_a_head_without_a_bias_has_no_bias_claim():
     ] == "the head has no bias (classifier.bias: none)"
     ce7a = table[(table["claim"] == "7a") & (table["loss"] == "ce")]
     assert list(ce7a["verdict"]) == ["holds", "does not hold"]
+
+
+def test_feature_claims_pair_on_the_seed_adjust_by_holm_and_appear_only_where_logged():
+    """The evaluations' rows: BCE's TAR clearly above CE's holds; a verdict needs both the interval
+    on one side of 0 and Holm's p (over the feature rows) below 0.05; runs without evaluations get
+    no feature rows."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for loss, seed in itertools.product(("ce", "bce", "focal"), range(6)):
+        base = 0.9 + 0.01 * rng.normal()
+        rows.append(
+            {
+                "run_id": f"{loss}-{seed}",
+                "run_name": f"{loss}-{seed}",
+                "status": "finished",
+                "seed": seed,
+                "loss.name": loss,
+                "final/test/verification/tar_at_far_1e-3": base + (0.1 if loss == "bce" else 0.0),
+                "final/test/retrieval/recall_at_1": 0.95 + (-0.004 + 0.003 * rng.normal() if loss == "focal" else 0),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    assert can_test_claims(frame)
+    table = claims_table(frame, pd.DataFrame({"run_id": [], "epoch": []}))
+    features = table[table["claim"].isin(["retrieval", "verification"])].set_index(["claim", "loss"])
+    assert features.loc[("verification", "bce"), "verdict"] == "holds"
+    assert features.loc[("verification", "ce"), "verdict"] == "not testable"
+    assert set(features.index.get_level_values("claim")) == {"retrieval", "verification"}  # nothing unlogged
+    p_values = [float(w.split("p ")[1].split(" ")[0]) for w in features["why"] if "Holm" in w]
+    holm_values = [float(w.split("Holm ")[1].rstrip(")")) for w in features["why"] if "Holm" in w]
+    # BCE's recall equals CE's in every pair: no spread, no p, no verdict either way.
+    assert len(p_values) == 3 and all(h >= p for p, h in zip(p_values, holm_values))
+    assert features.loc[("retrieval", "bce"), "verdict"] == "inconclusive"
+    focal = features.loc[("retrieval", "focal")]
+    decided = focal["ci_high"] < 0 and float(focal["why"].split("Holm ")[1].rstrip(")")) < 0.05
+    assert focal["verdict"] == ("does not hold" if decided else "inconclusive")
+    bare = frame.drop(columns=["final/test/verification/tar_at_far_1e-3", "final/test/retrieval/recall_at_1"])
+    assert not can_test_claims(bare)

@@ -227,14 +227,20 @@ def test_metric_keys_cover_the_paper_tables():
         "gnc2_h",
     ]
     official = ["acc5"]  # the official code's top-5 accuracy
-    noise = ["clean_acc", "noisy_fit"]  # under data.label_noise
-    rank = ["rankme_h", "stable_rank_h", "rankme_w", "stable_rank_w"]  # issue 30: effective and stable rank
+    noise = ["clean_acc", "noisy_fit", "nc1_clean", "nc1_noisy"]  # under data.label_noise
+    # issue 30: effective and stable rank, uniform duality, minority collapse, linear probes
+    rank = ["rankme_h", "stable_rank_h", "rankme_w", "stable_rank_w"]
+    depth = ["unc3", "minority_cos_w", "norm_count_corr", "probe_acc"]
     assert sorted(METRICS.keys()) == sorted(
-        paper + panel + official + noise + rank
+        paper + panel + official + noise + rank + depth
     )  # docs/science.md#metrics, the official code, label noise
     assert {m.key: m.only for m in METRICS if m.only} == {
         "acc5": "K > 5",
         "clean_acc": "label noise",
         "noisy_fit": "label noise",
+        "nc1_clean": "label noise",
+        "nc1_noisy": "label noise",
+        "minority_cos_w": "class imbalance",
+        "norm_count_corr": "class imbalance",
     }
-    assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4", "rankme_h"]
+    assert METRICS.layer_keys() == ["nc1", "cdnv", "nc2_h", "ncc_acc", "nc4", "probe_acc", "rankme_h"]

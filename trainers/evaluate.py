@@ -22,6 +22,7 @@ from trainers.evaluations import EVALUATIONS
 from trainers.evaluations.inputs import EvalInputs, Side
 from trainers.losses import Loss
 from trainers.metrics import Context, SplitPass, SplitResult
+from trainers.metrics.depth import separation_fit
 from trainers.metrics.split_pass import FEATURES
 from trainers.models import Classifier
 from trainers.report import DISTRIBUTIONS
@@ -68,13 +69,13 @@ def measure_split(
     ctx: Context,
     tap=None,
     channels_last: bool = False,
-    train_means: dict | None = None,
+    train: dict | None = None,
     samples: int = 0,
     gather: list | None = None,
 ) -> SplitResult:
     """Every metric of one split (at the penultimate features and each tapped layer). `gather`, when
     given, receives each chunk's (penultimate features, labels) on the way, for the evaluations."""
-    measure = SplitPass(ctx, tap.names if tap is not None else (), train_means, samples, config.seed)
+    measure = SplitPass(ctx, tap.names if tap is not None else (), None, samples, config.seed, train_stats=train)
     kept: list[Chunk] | None = []
     budget = config.metrics.feature_cache_mb * 2**20
     for chunk in feature_chunks(model, data, split, config, channels_last, tap):
@@ -124,7 +125,6 @@ def evaluate(
     )
     splits = sorted(config.metric_splits, key=lambda s: s != "train")  # train first: the NCC centres
     train = None if "train" in splits else train_statistics(config, model, data, ctx, tap, channels_last)
-    train_means = None if train is None else {level: stats.means for level, stats in train.items()}
     out: dict = {}
     samples: dict[str, dict[str, list[float]]] = {}
     evaluating = bool(config.metrics.evaluations) and (final or bool(config.metrics.evaluate_every))
@@ -138,12 +138,12 @@ def evaluate(
             ctx,
             tap,
             channels_last,
-            train_means,
+            train,
             config.metrics.distribution_samples if final else 0,
             gathered,
         )
         if split == "train":
-            train, train_means = result.stats, result.means
+            train = result.stats
         out.update({f"{split}/{key}": value for key, value in result.values.items()})
         for name, values in result.layers.items():
             out.update({f"{split}/layers/{name}/{key}": value for key, value in values.items()})
@@ -154,6 +154,10 @@ def evaluate(
             samples[split] = result.samples or {"pos": [], "neg": []}
     if tap is not None:
         out.update({f"layers/{name}/depth": float(i + 1) for i, name in enumerate(tap.names)})
+        for split in splits:  # the law of equi-separation across the tapped layers
+            nc1 = [out.get(f"{split}/layers/{name}/nc1", float("nan")) for name in tap.names]
+            rate, r2 = separation_fit([float(i + 1) for i in range(len(nc1))], nc1)
+            out.update({f"{split}/separation_rate": rate, f"{split}/separation_r2": r2})
     if final:
         out[DISTRIBUTIONS] = {"bias": [] if bias is None else bias.double().cpu().tolist(), "splits": samples}
     return out

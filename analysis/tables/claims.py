@@ -18,7 +18,9 @@ the rows say which of the two behaviours the loss shows.
   log10: "collapses faster than CE"); the last epoch is reported, the paper claims nothing there.
 - 7d: test uniform accuracy above CE's (paired), with test accuracy no more than ACC_TOLERANCE below.
 7c and 7d use the trials at the default bias (init 0, lambda_b 0) when a sweep also varies those,
-as the paper's classification and NC experiments do.
+as the paper's classification and NC experiments do. Runs that logged evaluations
+(metrics.evaluations) also get the feature claims of analysis/tables/feature_claims.py: open-set,
+OOD, retrieval and verification above CE's, paired the same way, Holm-adjusted.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.tables.compare import CONFIDENCE, compare_values
+from analysis.tables.feature_claims import feature_rows, logged_uses
 from analysis.tables.losses import LOSS_COLUMN, labelled
 from analysis.tables.seeds import describe
 from analysis.tables.selection import ordered_losses
@@ -86,7 +89,9 @@ def _row(
     verdict: str = UNTESTABLE,
     why: str = "",
 ) -> dict:
-    statement = STATEMENTS.get((claim, key)) or f"train nc1 below CE's at epoch {key}"
+    statement = STATEMENTS.get((claim, key)) or (
+        f"train nc1 below CE's at epoch {key}" if claim == "7c" else key  # a feature claim: the key is its statement
+    )
     paper = PAPER.get((claim, key), {}).get(loss)
     agrees = (
         ""
@@ -331,13 +336,17 @@ def claims_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     done, setting = labelled(trials)
     setting = [c for c in setting if c not in (INIT, DECAY)]
     rows = []
-    for loss in ordered_losses(done[LOSS_COLUMN]) if len(done) else []:
+    losses = ordered_losses(done[LOSS_COLUMN]) if len(done) else []
+    for loss in losses:
         rows += (
             claim_7a(done, loss)
             + claim_7b(done, loss)
             + claim_7c(done, epochs, loss, setting)
             + claim_7d(done, loss, setting)
         )
+    if len(done):
+        frame, where = _default_bias(done)
+        rows += feature_rows(frame, list(losses), setting, where, _row, _pairs, compare_values)
     columns = [
         "claim",
         "statement",
@@ -358,12 +367,13 @@ def claims_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def can_test_claims(trials: pd.DataFrame) -> bool:
-    """Whether the runs can test a claim: they vary the loss and one of the claims' axes."""
+    """Whether the runs can test a claim: they vary the loss and one of the claims' axes, or logged
+    an evaluation that a feature claim reads."""
     done, _ = labelled(trials)
     return (
         len(done) > 0
         and done[LOSS_COLUMN].nunique() > 1
-        and any(c in done and done[c].nunique() > 1 for c in (INIT, DECAY))
+        and (any(c in done and done[c].nunique() > 1 for c in (INIT, DECAY)) or bool(logged_uses(done)))
     )
 
 

@@ -44,4 +44,10 @@ def final_tables(epoch: int, metrics: dict) -> str:
                     [name, split, *(_number(metrics.get(f"{split}/layers/{name}/{k}", math.nan)) for k in keys)]
                 )
         out += [f"per layer at epoch {epoch}, shallowest first:", text_table(["layer", "split", *keys], layer_rows)]
+        fits = [
+            f"{s} {_number(metrics.get(f'{s}/separation_rate', math.nan))} (r^2 "
+            f"{_number(metrics.get(f'{s}/separation_r2', math.nan))})"
+            for s in splits
+        ]
+        out.append(f"separation rate per layer, nc1_(l+1) / nc1_l fitted (He & Su 2023): {', '.join(fits)}")
     return "\n".join(out)

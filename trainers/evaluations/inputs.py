@@ -2,8 +2,9 @@
 train on (the held-out classes of data.open_set, the metrics.ood data) seen by the same model, and
 the train split's streamed statistics (class means, within-class scatter, second moment).
 
-Scores follow ncsweep's sign (docs/science.md#sign): Z = the head's bias-free scores, S = Z - b, so
-a sample is accepted by class k when S_k > 0 and the bias is each class's threshold.
+Scores follow ncsweep's sign (docs/science.md#scores-and-the-sign-of-the-bias): Z = the head's
+bias-free scores, S = Z - b, so a sample is accepted by class k when S_k > 0 and the bias is each
+class's threshold.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from trainers.metrics.registry import METRICS, Metric, display_name, metric, sam
 from trainers.registry import import_plugins
 
 FAMILIES = ("scores", "nc1", "etf", "ncc", "loss", "noise")  # the order of the keys everywhere
-_MACHINERY = {"registry", "stats", "split_pass", "reference"}
+_MACHINERY = {"registry", "stats", "split_pass", "reference", "depth"}
 import_plugins(__name__, __path__, first=FAMILIES, helpers=_MACHINERY)
 
 _PASS_NAMES = ("Batch", "Context", "SplitPass", "SplitResult", "SplitStats", "compute_split", "FEATURES")

@@ -43,3 +43,36 @@ def noisy_fit(b: Batch) -> torch.Tensor | None:
     noisy = b.labels != b.clean_labels
     fitted = noisy & (b.scores.argmax(dim=1) == b.labels)
     return torch.stack([fitted, noisy], dim=1)
+
+
+def _ratio(mean, s: SplitStats) -> float:
+    total, count = mean.tolist()
+    return total / count if count > 0 else float("nan")
+
+
+def _nc1_shares(b: Batch, corrupted: bool) -> torch.Tensor | None:
+    """(v_i [i in the group], [i in the group]) with v_i = ||P Mbar^T (h_i - mu_{y_i})||^2, the
+    sample's share of nc1: mean_i v_i over the whole split is nc1 (nc1.py)."""
+    import torch
+
+    if b.clean_labels is None:
+        return None
+    group = (b.labels != b.clean_labels) == corrupted
+    shares = ((b.features - b.means[b.labels]) @ b.split_stats.sigma_b_root).square().sum(dim=1)
+    return torch.stack([shares * group, group.to(shares.dtype)], dim=1)
+
+
+@sample_metric("nc1_clean", second_pass=True, finish=_ratio, only="label noise")
+def nc1_clean(b: Batch) -> torch.Tensor | None:
+    """(1/K) tr(Sigma_W^clean Sigma_B^+), Sigma_W^clean the within-class covariance of the samples whose
+    label the noise left alone, around the class means of the labels trained on: how tightly the
+    clean samples collapse (Nguyen et al., "Memorization-Dilation", ICLR 2023; NaN without noise)."""
+    return _nc1_shares(b, corrupted=False)
+
+
+@sample_metric("nc1_noisy", second_pass=True, finish=_ratio, only="label noise")
+def nc1_noisy(b: Batch) -> torch.Tensor | None:
+    """(1/K) tr(Sigma_W^noisy Sigma_B^+) over the samples with a corrupted label, around the means of
+    the labels trained on: large while the network has not memorized them, near nc1_clean once it
+    has (Nguyen et al., ICLR 2023; NaN without noise)."""
+    return _nc1_shares(b, corrupted=True)

@@ -135,9 +135,42 @@ def all_metrics(
         "stable_rank_h": stable_rank(_svd_kept(h, h.shape[1])),
         "rankme_w": rankme(_svd_kept(w, k)),
         "stable_rank_w": stable_rank(_svd_kept(w, k)),
+        "unc3": _cv(F.cosine_similarity(w, mbar.T, dim=1)),
+        **_imbalance(w, counts),
+        "probe_acc": (_ridge_predictions(h, y, k) == y).double().mean().item(),
     }
     values.update(loss_metrics(loss, h, y, w, bias, lambda_b))
     return values
+
+
+def _imbalance(w: torch.Tensor, counts: torch.Tensor) -> dict[str, float]:
+    """minority_cos_w and norm_count_corr by a loop over the minority pairs and numpy's ranks."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    n = counts.cpu().numpy()
+    rare = [k for k in range(len(n)) if 2 * n[k] < n.max()]
+    pairs = [(a, b) for a in rare for b in rare if a != b]
+    cos = [F.cosine_similarity(w[a], w[b], dim=0).item() for a, b in pairs]
+    norms = w.norm(dim=1).cpu().numpy()
+    flat = n.max() < 2 * n.min() or norms.min() == norms.max()
+    corr = math.nan if flat else float(np.corrcoef(rankdata(norms), rankdata(n))[0, 1])
+    return {"minority_cos_w": sum(cos) / len(cos) if cos else math.nan, "norm_count_corr": corr}
+
+
+def _ridge_predictions(h: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
+    """argmax of the ridge probe fitted on (h, y) itself by least squares on the stacked system
+    [H 1; sqrt(lambda) I 0] beta = [Y; 0] (intercept unpenalized), lambda as probe.py sets it."""
+    from trainers.metrics.probe import PROBE_RIDGE
+
+    n, d = h.shape
+    centred = h - h.mean(dim=0)
+    ridge = PROBE_RIDGE * centred.square().sum() / d
+    x = torch.cat([h, torch.ones(n, 1, dtype=h.dtype, device=h.device)], dim=1)
+    penalty = torch.cat([ridge.sqrt() * torch.eye(d, dtype=h.dtype), torch.zeros(d, 1, dtype=h.dtype)], dim=1)
+    targets = torch.cat([F.one_hot(y, k).to(h.dtype), torch.zeros(d, k, dtype=h.dtype)])
+    beta = torch.linalg.lstsq(torch.cat([x, penalty.to(h.device)]), targets.to(h.device), driver="gelsd").solution
+    return (x @ beta).argmax(dim=1)
 
 
 def loss_metrics(

@@ -114,11 +114,12 @@ def display_name(column: str) -> str:
     return text.replace("/", " ").replace("_", " ")
 
 
-def metric(key: str, *, layers: bool = False, label: str = "") -> Callable:
-    """Register fn(SplitStats) -> float under `key` (`label`: its name for people, if not the key's)."""
+def metric(key: str, *, layers: bool = False, label: str = "", only: str | None = None) -> Callable:
+    """Register fn(SplitStats) -> float under `key` (`label`: its name for people, if not the key's;
+    `only`: the condition outside which it is always NaN)."""
 
     def register(fn: Callable) -> Callable:
-        METRICS.add(Metric(key, fn, "summary", layers=layers, label=label))
+        METRICS.add(Metric(key, fn, "summary", layers=layers, label=label, only=only))
         return fn
 
     return register

@@ -105,6 +105,8 @@ class Batch:
     means: torch.Tensor | None = None
     mu_global: torch.Tensor | None = None
     train_means: torch.Tensor | None = None
+    train_stats: SplitStats | None = None  # the train split's statistics at this level (the probe's fit)
+    split_stats: SplitStats | None = None  # this split's own statistics at this level (second phase)
 
     @cached_property
     def bias_free(self) -> torch.Tensor:
@@ -184,6 +186,19 @@ class SplitStats:
         return full_bias(self.bias, self.num_classes).to(self.means.device)
 
     @cached_property
+    def probe(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The ridge probe fitted on these statistics (probe.py), once per split and level."""
+        from trainers.metrics.probe import ridge_probe
+
+        return ridge_probe(self)
+
+    @cached_property
+    def sigma_b_root(self) -> torch.Tensor:
+        """Mbar (Mbar^T Mbar)^+ (d x K): r^T Mbar P^2 Mbar^T r = ||P Mbar^T r||^2 is a sample's share
+        of nc1 (nc1.py's K-dimensional form), once per split and level."""
+        return self.mbar @ torch.linalg.pinv(self.mbar.T @ self.mbar, hermitian=True)
+
+    @cached_property
     def gram_eigenvalues(self) -> torch.Tensor:
         """The eigenvalues of H^T H = within + sum_k n_k mu_k mu_k^T (d x d): the squared singular
         values of the N x d features, from the streamed statistics (once per split and level)."""
@@ -211,10 +226,23 @@ class SplitPass:
     """Accumulate one split: `first(batch)` for every batch, then (when `needs_second`) `second`
     for the same batches, then `finish()`. `train_means` (level -> K x d) are the train split's
     class means for the NCC metrics; None for the train split itself (its own means). With
-    `samples` > 0 it also keeps that many uniformly drawn positive and negative scores."""
+    `samples` > 0 it also keeps that many uniformly drawn positive and negative scores.
+    `train_stats` (level -> SplitStats) are the train split's statistics (the probe fits on them,
+    and they give the train means); None for the train split itself. A split measured without them
+    (compute_split on a test split alone) fits the probe on its own statistics."""
 
-    def __init__(self, ctx: Context, layers=(), train_means: dict | None = None, samples: int = 0, seed: int = 0):
-        self.ctx, self.train_means = ctx, train_means
+    def __init__(
+        self,
+        ctx: Context,
+        layers=(),
+        train_means: dict | None = None,
+        samples: int = 0,
+        seed: int = 0,
+        train_stats: dict | None = None,
+    ):
+        if train_means is None and train_stats is not None:
+            train_means = {level: stats.means for level, stats in train_stats.items()}
+        self.ctx, self.train_means, self.train_stats = ctx, train_means, train_stats
         self.levels: dict[str | None, _Level] = {FEATURES: _Level(), **{name: _Level() for name in layers}}
         self.n = 0
         self.pos: list[torch.Tensor] = []
@@ -333,6 +361,8 @@ class SplitPass:
             stats = self._stats(name)
             batch.means, batch.mu_global = stats.means, stats.mu_global
             batch.train_means = stats.means if self.train_means is None else self.train_means[name]
+            batch.train_stats = stats if self.train_stats is None else self.train_stats[name]
+            batch.split_stats = stats
             self._accumulate(self.levels[name], batch, self._metrics(name, "sample", second=True))
 
     def _value(self, m: Metric, name: str | None) -> float:
