@@ -42,6 +42,8 @@ def test_bench_measures_every_row_with_a_small_model(tmp_path, monkeypatch, caps
         rows["metrics pass / plain forward"]["ratio"] > 0.8
         and "no metric" in rows["metrics pass / plain forward"]["note"]
     )
+    evaluations = rows["evaluations + test forward / test forward"]
+    assert evaluations["ratio"] > 1.0 and evaluations["note"].startswith("retrieval, verification: ")
     assert rows["pack 1 (aggregate)"]["ratio"] == 1.0 and rows["pack 2 (aggregate)"]["images_per_s"] > 0
     assert "skipped" in rows["torch.compile"]["note"]  # --quick on a CPU
     assert not list(tmp_path.glob("ncsweep-bench-*"))  # the data folder is removed

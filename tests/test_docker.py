@@ -182,7 +182,9 @@ def test_compose_mlflow_uses_postgres_and_an_artifact_volume():
     mlflow = compose["services"]["mlflow"]
     args = as_args(mlflow["command"])
     backend = args[args.index("--backend-store-uri") + 1]
-    assert backend.startswith("postgresql://") and "@postgres" in backend
+    # the scheme names the driver the image installs: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3
+    assert backend.startswith("postgresql+psycopg2://") and "@postgres" in backend
+    assert "psycopg2-binary" in dict(pins(dependency_install(dockerfile_instructions())))
     assert "--serve-artifacts" in args
     destination = args[args.index("--artifacts-destination") + 1]
     mounts = dict(v.split(":")[1::-1] for v in mlflow["volumes"] if isinstance(v, str))

@@ -10,6 +10,8 @@ Rows, all in training images/s on the current device:
   `metrics.layers` when the trial sets it) as a share of an epoch at `metrics.every: 1`, and
   against a plain forward of the same images through the backbone with no metric: what the metric
   math adds on top of the forward it needs;
+- the evaluations (metrics.evaluations, else those that need no setting: retrieval and
+  verification) on the test split, against the plain forward of the test split they need;
 - with `pack`, N concurrent copies of the trial (as Ray places trials with `gpu: 1/N`), their
   aggregate and its ratio to one copy.
 """
@@ -143,6 +145,35 @@ def metrics_share(config: TrialConfig, data, train_images_per_s: float) -> tuple
     return seconds, seconds / (epoch + seconds), forward
 
 
+def evaluations_cost(config: TrialConfig, data) -> tuple[float, float, tuple[str, ...]]:
+    """(seconds of a plain forward of the test split, seconds of the evaluations on its features,
+    their names): metrics.evaluations, else every evaluation that needs no setting."""
+    from trainers.evaluate import evaluation_inputs, run_evaluations
+    from trainers.evaluations import EVALUATIONS
+    from trainers.metrics import Context, SplitPass
+
+    names = config.metrics.evaluations or tuple(e.name for e in EVALUATIONS if e.needs is None)
+    config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"evaluations": names})})
+    t = prepare(config, data)
+    ctx = Context.from_head(t.model.head)
+    chunks: list = []
+
+    def forward() -> None:
+        chunks.clear()
+        chunks.extend((f.float(), y) for f, y, _, _ in feature_chunks(t.model, data, "test", config, t.channels_last))
+
+    seconds = _seconds(forward, t.device)
+    train = SplitPass(ctx)
+    for f, y, _, _ in feature_chunks(t.model, data, "train", config, t.channels_last):
+        train.first(f, y)
+    stats = train.statistics()
+
+    def evaluations() -> None:
+        run_evaluations(config, evaluation_inputs(config, t.model, data, ctx, chunks, stats, t.channels_last), "test")
+
+    return seconds, _seconds(evaluations, t.device), names
+
+
 def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool, cpus: int, say=print) -> dict:
     """Measure, print progress through `say`, and return the table as a JSON-ready dict."""
     device = resolve_device(config.train.device)
@@ -211,6 +242,16 @@ def run_bench(config: TrialConfig, reference: bool, pack: list[int], quick: bool
             None,
             seconds / forward,
             f"the same images through the backbone, no metric: {forward:.2f} s",
+        )
+    )
+    say("measuring the evaluations ...")
+    forward, spent, names = evaluations_cost(default.apply(config), data)
+    rows.append(
+        Row(
+            "evaluations + test forward / test forward",
+            None,
+            (forward + spent) / forward,
+            f"{', '.join(names)}: {spent:.2f} s on the test features; their forward {forward:.2f} s",
         )
     )
     for copies in pack:

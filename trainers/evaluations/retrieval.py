@@ -5,7 +5,8 @@ from __future__ import annotations
 from trainers.evaluations.inputs import EvalInputs
 from trainers.evaluations.registry import evaluation
 
-QUERY_CHUNK = 1024  # queries per block: a block's similarities are QUERY_CHUNK x N, never N x N
+QUERY_CHUNK = 1024  # queries per block at most: a block's similarities are QUERY_CHUNK x N, never N x N
+BLOCK_ELEMENTS = 2**25  # and at most this many similarities per block (256 MB of float64): 335 queries at N = 100,000
 
 
 @evaluation("retrieval", keys=("recall_at_1", "map_at_r"))
@@ -15,7 +16,7 @@ def retrieval(inputs: EvalInputs) -> dict[str, float]:
     the precision of i's k nearest, by cosine similarity, the query left out of its own results
     (Musgrave, Belongie, Lim, "A Metric Learning Reality Check", ECCV 2020; pytorch-metric-learning's
     AccuracyCalculator `precision_at_1` and `mean_average_precision_at_r`). Samples alone in
-    their class have no R and are left out of mAP@R. Queries go in blocks of QUERY_CHUNK."""
+    their class have no R and are left out of mAP@R. Queries go in blocks of QUERY_CHUNK (fewer at large N)."""
     return recall_and_map(inputs.test.features, inputs.test.labels)
 
 
@@ -32,8 +33,9 @@ def recall_and_map(features, labels) -> dict[str, float]:
     hits_at_1 = average_precision = 0.0
     with_r = int((relevant > 0).sum())
     ranks = torch.arange(1, depth + 1, device=gallery.device, dtype=gallery.dtype)
-    for start in range(0, n, QUERY_CHUNK):
-        block = slice(start, min(start + QUERY_CHUNK, n))
+    rows_per_block = max(1, min(QUERY_CHUNK, BLOCK_ELEMENTS // n))
+    for start in range(0, n, rows_per_block):
+        block = slice(start, min(start + rows_per_block, n))
         sims = gallery[block] @ gallery.T
         rows = torch.arange(sims.shape[0], device=sims.device)
         sims[rows, rows + start] = -float("inf")  # not its own result

@@ -41,10 +41,15 @@ def sample_pairs(labels, count: int, positive: bool, seed: int):
     return torch.stack([codes // n, codes % n], dim=1).to(labels.device)
 
 
-def pair_similarities(gallery, pairs, chunk: int = 1 << 18):
-    """cos(h_i, h_j) of each pair, of unit-norm features, in chunks of pairs."""
+PAIR_ELEMENTS = 2**23  # feature values gathered per chunk of pairs: 64 MB of float64 per side
+
+
+def pair_similarities(gallery, pairs, chunk: int | None = None):
+    """cos(h_i, h_j) of each pair, of unit-norm features, in chunks of pairs (gathering both rows of
+    a chunk costs 2 x chunk x d values: PAIR_ELEMENTS per side by default, 16,384 pairs at d = 512)."""
     import torch
 
+    chunk = chunk or max(1, PAIR_ELEMENTS // max(gallery.shape[1], 1))
     out = [
         (gallery[pairs[s : s + chunk, 0]] * gallery[pairs[s : s + chunk, 1]]).sum(dim=1)
         for s in range(0, len(pairs), chunk)
