@@ -86,8 +86,9 @@ class MlflowServer:
     """A real `mlflow server` process on 127.0.0.1 (sqlite backend, proxied artifacts) that a test
     can stop and start again on the same port and store, to play an outage."""
 
-    def __init__(self, root: Path, port: int | None = None, workers: int = 1):
+    def __init__(self, root: Path, port: int | None = None, workers: int = 1, backend: str | None = None):
         self.root, self.port, self.workers = root, port or free_port(), workers
+        self.backend = backend or f"sqlite:///{root / 'mlflow.db'}"
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
@@ -102,7 +103,7 @@ class MlflowServer:
             "--workers",
             str(self.workers),
             "--backend-store-uri",
-            f"sqlite:///{self.root / 'mlflow.db'}",
+            self.backend,
             "--artifacts-destination",
             str(self.root / "artifacts"),
         ]

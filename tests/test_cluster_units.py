@@ -4,6 +4,9 @@ submission helpers, and the new sweep keys."""
 
 from __future__ import annotations
 
+import json
+import socket
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +21,7 @@ from orchestrator.cluster import jobs
 from orchestrator.errors import BadInput
 from orchestrator.running.storage import RUN_INFO, RunInfo, join, normalize, read_run_info, write_run_info
 from orchestrator.sweep.spec import load_sweep
+from orchestrator.tracking.journal import JOURNAL
 from orchestrator.tracking.parent import start_parent_run
 from orchestrator.tracking.store import check_reachable, with_backoff
 from orchestrator.tracking.tracker import NODE_TAG, RESUMED_TAG, MlflowTracker
@@ -47,7 +51,7 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
     sweep = load_sweep(tiny_sweep(tmp_path / "s.yaml"))
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     parent = start_parent_run(client, sweep, "parent")
-    tracker = MlflowTracker(client, parent, sweep)
+    tracker = MlflowTracker(client, parent, sweep, journal_dir=tmp_path)
     trial = fake_trial("ce-s0")
     tracker.on_trial_start(0, [], trial)
     for epoch in (1, 2, 3):
@@ -63,7 +67,8 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
     assert tags[NODE_TAG] == "node-b" and tags[RESUMED_TAG] == "2"
 
     # the driver dies; a new driver adopts the child runs from MLflow and the trial resumes at 3
-    resumed = MlflowTracker(client, parent, sweep)
+    resumed = MlflowTracker(client, parent, sweep, journal_dir=tmp_path)
+    assert resumed.replay() == 0  # the store had every journaled write
     assert resumed.adopt_existing_runs() == {}  # nothing had ended
     assert resumed.run_ids == {"ce-s0": run_id} and resumed.logged == {"ce-s0": 4}
     resumed.on_trial_start(0, [], trial)
@@ -78,26 +83,49 @@ def test_retried_and_resumed_trials_log_each_epoch_once(tmp_path):
     assert run.data.tags["ncsweep.status"] == "finished" and run.data.tags["ncsweep.best_epoch"] == "6"
     assert len(client.search_runs([run.info.experiment_id], "tags.`ncsweep.trial` = 'ce-s0'")) == 1
 
-    again = MlflowTracker(client, parent, sweep)
+    again = MlflowTracker(client, parent, sweep, journal_dir=tmp_path)
     assert again.adopt_existing_runs() == {"ce-s0": "finished"}
 
 
-def test_everything_reported_is_in_mlflow_before_tune_snapshots_its_state(tmp_path, monkeypatch):
-    # Epochs are batched for up to NCSWEEP_TRACKING_FLUSH_S; a snapshot cannot wait: a sweep resumed
-    # from it restarts a trial after its checkpoint and never reports the epochs before again.
-    monkeypatch.setenv("NCSWEEP_TRACKING_FLUSH_S", "3600")
+def test_a_snapshot_waits_for_the_journal_not_the_store_and_a_resume_writes_what_the_store_missed(
+    tmp_path, monkeypatch
+):
+    """Tune snapshots its state every few seconds; with the store down that snapshot (and with it
+    every trial) must not wait. It waits for the journal on disk; the writes the store never got
+    are written by the resumed driver, once each."""
+    monkeypatch.setenv("NCSWEEP_TRACKING_FLUSH_S", "3600")  # epochs stay batched until the snapshot
+    monkeypatch.setenv("NCSWEEP_TRACKING_RETRY_S", "1")  # the dead store is given up on in a second
+    monkeypatch.setenv("NCSWEEP_TRACKING_MAX_WAIT_S", "0.2")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     sweep = load_sweep(tiny_sweep(tmp_path / "s.yaml"))
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    tracker = MlflowTracker(client, start_parent_run(client, sweep, "parent"), sweep)
+    parent = start_parent_run(client, sweep, "parent")
+    tracker = MlflowTracker(client, parent, sweep, journal_dir=tmp_path / "results")
     trial = fake_trial("ce-s0")
     tracker.on_trial_start(0, [], trial)
+    tracker.flush()  # the run exists
+    run_id = tracker.run_ids["ce-s0"]
+    with socket.socket() as s:  # a port nothing listens on: the store is down
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    tracker.client = MlflowClient(dead)
     for epoch in (1, 2):
         tracker.on_trial_result(0, [], trial, result(epoch))
         tracker.on_step_end(0, [])
-    tracker.writer.flush()
-    assert steps(client, tracker.run_ids["ce-s0"], "optim/batch_loss") == []  # still batched
+    started = time.monotonic()
     tracker.get_state()  # what Tune's snapshot calls on its callbacks
-    assert steps(client, tracker.run_ids["ce-s0"], "optim/batch_loss") == [1, 2]
+    assert time.monotonic() - started < 0.5  # the disk, not the store
+    records = [json.loads(line) for line in (tmp_path / "results" / JOURNAL).read_text().splitlines()]
+    assert [r["op"] for r in records][-1] == "batch" and [m[3] for m in records[-1]["metrics"]][:1] == [1]
+    with pytest.raises(MlflowException):
+        tracker.flush(timeout=30)  # the writer gives up on the dead store; the record stays unapplied
+    assert steps(client, run_id, "optim/batch_loss") == []
+    # `ncsweep resume`: a new driver replays the journal into the store, then reads MLflow
+    resumed = MlflowTracker(client, parent, sweep, journal_dir=tmp_path / "results")
+    assert resumed.replay() == 1 and resumed.replay() == 0
+    assert resumed.adopt_existing_runs() == {} and resumed.logged == {"ce-s0": 2}
+    assert steps(client, run_id, "optim/batch_loss") == [1, 2]
+    assert len(client.search_runs([client.get_run(run_id).info.experiment_id])) == 2  # the parent and one child
 
 
 def test_tracker_pickles_as_a_reference_to_this_process_tracker(tmp_path):
@@ -106,9 +134,9 @@ def test_tracker_pickles_as_a_reference_to_this_process_tracker(tmp_path):
     sweep = load_sweep(tiny_sweep(tmp_path / "s.yaml"))
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     parent = start_parent_run(client, sweep, "parent")
-    first = MlflowTracker(client, parent, sweep)
+    first = MlflowTracker(client, parent, sweep, journal_dir=tmp_path)
     blob = pickle.dumps(first)  # what Tune writes into tuner.pkl
-    fresh = MlflowTracker(client, parent, sweep)  # `ncsweep resume` makes a new one...
+    fresh = MlflowTracker(client, parent, sweep, journal_dir=tmp_path)  # `ncsweep resume` makes a new one...
     assert pickle.loads(blob) is fresh  # ...and the restored Tuner gets it, not a stale copy
 
 

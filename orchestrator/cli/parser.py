@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli.cluster import cmd_jobs, cmd_submit
+from orchestrator.cli.cluster import cmd_jobs, cmd_slurm, cmd_submit
 from orchestrator.cli.results import cmd_analyze, cmd_list
 from orchestrator.cli.sweeps import cmd_resume, cmd_run, cmd_validate
 from orchestrator.cli.trial import cmd_bench, cmd_train
@@ -84,6 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the job wait for nodes an autoscaler will add (else a trial no node can hold is exit 2)",
     )
     p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("slurm", help="run a sweep as a Slurm batch job that starts its own Ray across the allocation")
+    p.add_argument("sweep")
+    p.add_argument("--nodes", type=int, default=1, help="Slurm nodes: one Ray head, one Ray worker per other node")
+    p.add_argument("--gpus-per-node", type=int, default=0)
+    p.add_argument("--cpus-per-task", type=int, help="CPUs of each node's Ray (one task per node)")
+    p.add_argument("--partition")
+    p.add_argument("--time", help="Slurm's time limit: minutes, HH:MM:SS or D-HH:MM:SS")
+    p.add_argument("--account")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI the nodes can reach (default: spec, env, ./mlflow.db)")
+    p.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help=f"the job's folder goes here: a filesystem every node sees (default ./{DEFAULT_STORAGE})",
+    )
+    p.add_argument("--requeue", action="store_true", help="a job Slurm requeues (preemption) resumes the sweep")
+    p.add_argument("--sbatch", action="append", default=[], metavar="OPTION", help="an extra #SBATCH line (repeat)")
+    p.add_argument("--dry-run", action="store_true", help="write and print the batch script; submit nothing")
+    p.add_argument("--follow", action="store_true", help="print the job's output until it ends; exit with its code")
+    p.set_defaults(func=cmd_slurm)
 
     p = sub.add_parser("jobs", help="status, logs or stop of a submitted sweep")
     p.add_argument("action", choices=["status", "logs", "stop"])

@@ -22,7 +22,7 @@ from orchestrator.running.session import (
 from orchestrator.running.storage import RunInfo
 from orchestrator.sweep.spec import Sweep
 from orchestrator.tracking.store import with_backoff
-from orchestrator.tracking.tracker import MlflowTracker
+from orchestrator.tracking.tracker import MlflowTracker, journal_folder
 
 
 def run_sweep(
@@ -65,7 +65,12 @@ def resume_sweep(sweep: Sweep, info: RunInfo, results_dir: str, verbose: bool = 
     quiet_ray(verbose)
     ensure_ray()
     client = MlflowClient(info.tracking_uri)
-    tracker = MlflowTracker(client, info.parent_run_id, sweep)
+    tracker = MlflowTracker(
+        client, info.parent_run_id, sweep, journal_dir=journal_folder(results_dir, info.parent_run_id)
+    )
+    replayed = tracker.replay()  # the writes the store had not received when the last driver stopped
+    if replayed:
+        print(f"Wrote {replayed} journaled MLflow writes the store had not received", flush=True)
     ended = tracker.adopt_existing_runs()
     progress = progress_for(sweep, ended)
     tracker.on_done, tracker.on_result, tracker.on_start = progress.on_done, progress.on_result, progress.on_start

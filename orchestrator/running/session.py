@@ -29,7 +29,7 @@ from orchestrator.running.trainable import train_trial
 from orchestrator.sweep.spec import Sweep
 from orchestrator.tracking.parent import start_parent_run
 from orchestrator.tracking.store import new_sqlite_file, with_backoff
-from orchestrator.tracking.tracker import INTERRUPTED_STATUS, STOPPED_STATUS, MlflowTracker
+from orchestrator.tracking.tracker import INTERRUPTED_STATUS, STOPPED_STATUS, MlflowTracker, journal_folder
 
 # Tune snapshots its experiment state at most every this many seconds ("auto" waits >= 10 s). After
 # a driver crash, trials resume from the checkpoints the last snapshot knew; a sweep-sized state
@@ -173,7 +173,13 @@ def start_sweep(
     write_run_info(results_dir, RunInfo(str(sweep.path), sweep.text, tracking_uri, parent_run_id))
     progress = progress or progress_for(sweep)
     tracker = MlflowTracker(
-        client, parent_run_id, sweep, on_done=progress.on_done, on_result=progress.on_result, on_start=progress.on_start
+        client,
+        parent_run_id,
+        sweep,
+        on_done=progress.on_done,
+        on_result=progress.on_result,
+        on_start=progress.on_start,
+        journal_dir=journal_folder(results_dir, parent_run_id),
     )
     return Started(client, parent_run_id, run_name, storage, results_dir, tracker, progress, started, verbosity)
 

@@ -61,6 +61,8 @@ class SweepSpec(StrictModel):
     allow_test_selection: bool = False
     # The seeds `ncsweep tune` runs each point's best configuration with (best.yaml).
     final_seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    # Extra #SBATCH options of `ncsweep slurm` (e.g. --mail-type=END, --constraint=a100).
+    sbatch: list[str] = []
 
 
 @dataclass(frozen=True)

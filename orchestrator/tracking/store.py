@@ -2,7 +2,7 @@
 an outage while one runs.
 
 Only the driver talks to MLflow (trials report to Tune), so a store outage never stops training: the
-driver's tracking callback waits and retries, and the trials' results queue up in Tune meanwhile.
+driver's writes wait in a journal on disk (journal.py) whose writer retries with `with_backoff`.
 """
 
 from __future__ import annotations
@@ -127,44 +127,3 @@ def check_reachable(uri: str, source: str) -> None:
         raise BadInput(
             f"{source} {uri}: cannot open the MLflow tracking store ({first}). No trial was started."
         ) from None
-
-
-class BackgroundWriter:
-    """The driver's MLflow writes, done in order on one background thread.
-
-    Why: a function trainable's `tune.report` waits until the driver's Tune loop has taken the
-    result, and Tune runs its callbacks on that loop. A store write there (tens of ms on sqlite, a
-    round trip on a server; minutes during an outage) would hold every running trial still. Queued
-    here, the loop returns at once and the writes overlap the training. FIFO order keeps a run's
-    creation before its metrics; `flush()` waits for the queue and raises a write that failed for
-    good (after `with_backoff` gave up), so nothing is silently lost.
-    """
-
-    def __init__(self):
-        import queue
-        import threading
-
-        self._queue: queue.Queue = queue.Queue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="ncsweep-mlflow-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, call: Callable[[], object], what: str) -> None:
-        self._queue.put((call, what))
-
-    def _work(self) -> None:
-        while True:
-            call, what = self._queue.get()
-            try:
-                if self._error is None:  # after a lost write, the later ones would be inconsistent
-                    with_backoff(call, what, waiting=self._queue.qsize)
-            except BaseException as exc:  # noqa: BLE001 - handed to flush(), in the driver's thread
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def flush(self) -> None:
-        self._queue.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error

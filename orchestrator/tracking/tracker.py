@@ -2,9 +2,10 @@
 one nested child run per trial, per-epoch metrics with step = epoch, a status tag.
 
 Trials report to Ray Tune; this Tune callback runs in the driver and is the only MLflow writer, so
-workers need no MLflow access. It decides what to write in Tune's loop and hands the writes to a
-BackgroundWriter, so trials never wait on the store; every write goes through `with_backoff`, so
-an outage of the store pauses logging instead of losing it.
+workers need no MLflow access. It decides what to write in Tune's loop and appends each write to a
+journal on disk (journal.py) that one thread applies to the store with backoff: trials never wait
+on the store, a Tune snapshot waits for the disk only, and an outage of any length pauses logging
+without holding the writes in memory or losing one.
 
 Exactly one value per epoch: a trial retried after a failure (or resumed after a driver crash)
 re-reports the epochs since its last checkpoint; those the child run already has are skipped, and a
@@ -16,18 +17,19 @@ metrics and knows nothing of a "diverged" status.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
-from analysis.store.history import log_history, store_histories
+from analysis.store.history import store_histories
 from analysis.store.layout import (
     BEST_ARTIFACT,
     BEST_EPOCH_TAG,
@@ -43,7 +45,8 @@ from analysis.store.layout import (
 )
 from analysis.store.read import NoRuns, child_runs
 from orchestrator.sweep.spec import Sweep
-from orchestrator.tracking.store import BackgroundWriter, with_backoff
+from orchestrator.tracking.journal import Journal, JournalWriter, apply_record
+from orchestrator.tracking.store import with_backoff
 from trainers.report import DISTRIBUTIONS
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's log_batch limit
@@ -75,6 +78,15 @@ INTERRUPTED_STATUS = "interrupted"  # stopped by SIGINT/SIGTERM; a resume contin
 STOPPED_STATUS = "stopped"  # ended early by the scheduler (ASHA): not an error
 FINAL_STATUSES = ("finished", "diverged", "error", STOPPED_STATUS)
 NODE_TAG, RESUMED_TAG = "ncsweep.ray_node_id", "ncsweep.resumed_from_epoch"
+INTERRUPT_WAIT_S = 30  # how long a stopped sweep waits for the store before leaving the rest to `resume`
+
+
+def journal_folder(results_dir: str, parent_run_id: str) -> Path:
+    """Where the journal of a sweep lives: its results folder when that is on this machine, else a
+    folder of this machine's temporary directory named after the parent run (resumed from here)."""
+    if "://" in results_dir and not results_dir.startswith("file://"):
+        return Path(tempfile.gettempdir()) / f"ncsweep-journal-{parent_run_id}"
+    return Path(results_dir.removeprefix("file://"))
 
 
 def _live_tracker(parent_run_id: str) -> MlflowTracker:
@@ -97,6 +109,7 @@ class MlflowTracker(Callback):
         on_done: Callable[[str, str, dict], None] | None = None,
         on_result: Callable[[str, dict], None] | None = None,
         on_start: Callable[[str], None] | None = None,
+        journal_dir: Path | str | None = None,
     ):
         self.client = client
         self.parent_run_id = parent_run_id
@@ -120,7 +133,8 @@ class MlflowTracker(Callback):
         self.on_done = on_done
         self.on_result = on_result  # every epoch's report, for the progress view
         self.on_start = on_start  # every start of a trial (a retry too), for the progress view's timing
-        self.writer = BackgroundWriter()
+        self.journal = Journal(journal_dir or Path(tempfile.mkdtemp(prefix="ncsweep-journal-")))
+        self._writer: JournalWriter | None = None  # started at the first write (after a resume's replay)
         self.flush_s = float(os.environ.get(FLUSH_ENV, 5))
         self.pending: dict[str, Pending] = {}
         # A search's trials are not known before Tune samples them: `resolve` turns a Tune trial
@@ -132,12 +146,18 @@ class MlflowTracker(Callback):
     def __reduce__(self):
         return _live_tracker, (self.parent_run_id,)
 
-    def flush(self) -> None:
-        """Write every trial's pending values and wait until every queued write is in the store
-        (raises a write that failed for good)."""
+    @property
+    def writer(self) -> JournalWriter:
+        if self._writer is None:
+            self._writer = JournalWriter(self.journal, self._apply)
+        return self._writer
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Write every trial's pending values and wait until every journaled write is in the store
+        (at most `timeout` seconds); the number still waiting. Raises a write that failed for good."""
         for name in list(self.pending):
             self._send(name)
-        self.writer.flush()
+        return self.writer.flush(timeout)
 
     def on_experiment_end(self, trials, **info):
         self.flush()
@@ -145,11 +165,13 @@ class MlflowTracker(Callback):
     def get_state(self) -> None:
         """Tune asks for this while it snapshots its experiment state, before the snapshot goes to
         the storage that `ncsweep resume` reads. A resumed sweep neither reruns the trials the
-        snapshot has as ended nor re-reports the epochs before their checkpoints, so MLflow must
-        hold everything reported so far first: the pending values are written and waited for
-        here (once per snapshot, every few seconds, instead of once per result). No state of
-        its own: a resumed tracker reads MLflow (`adopt_existing_runs`)."""
-        self.flush()
+        snapshot has as ended nor re-reports the epochs before their checkpoints, so everything
+        reported so far must be recorded first: in the journal on disk (an fsync), not in the store,
+        so an outage does not hold the snapshot, and with it the trials, still. `ncsweep resume`
+        applies what the store had not received (`replay`) before it reads MLflow."""
+        for name in list(self.pending):
+            self._send(name)
+        self.journal.sync()
         return None
 
     def on_step_end(self, iteration, trials, **info):
@@ -159,22 +181,47 @@ class MlflowTracker(Callback):
             self._send(name)
 
     def _send(self, name: str, metrics: list[Metric] = (), tags: list[RunTag] = ()) -> None:
-        """Queue the trial's pending values (plus `metrics` and `tags`) as few log_batch calls."""
+        """Journal the trial's pending values (plus `metrics` and `tags`) as few log_batch calls."""
         pending = self.pending.pop(name, None) or Pending(0.0)
         metrics, tags = pending.metrics + list(metrics), pending.tags + list(tags)
         epochs = f"epoch {pending.first}" if pending.first == pending.last else f"epochs {pending.first}-{pending.last}"
         for start in range(0, max(len(metrics), 1), MAX_METRICS_PER_CALL):
             chunk, chunk_tags = metrics[start : start + MAX_METRICS_PER_CALL], tags if start == 0 else []
             if chunk or chunk_tags:
-                call = functools.partial(self._log_batch, metrics=chunk, tags=chunk_tags)
-                self._write(f"logging {epochs} of {name}", call, name)
+                self._record(
+                    "batch",
+                    name,
+                    f"logging {epochs} of {name}",
+                    metrics=[[m.key, m.value, m.timestamp, m.step] for m in chunk],
+                    tags={t.key: t.value for t in chunk_tags},
+                )
 
-    def _log_batch(self, run_id: str, metrics: list, tags: list) -> None:
-        self.client.log_batch(run_id, metrics=metrics, tags=tags)
+    def _record(self, op: str, name: str, what: str, **fields) -> None:
+        """Journal one write for trial `name`'s child run; the writer applies it (`_apply`)."""
+        self.journal.append({"op": op, "trial": name, "what": what, **fields})
+        self.writer.notify()
 
-    def _write(self, what: str, call: Callable[[str], object], name: str) -> None:
-        """Queue `call(run_id)` for trial `name`'s child run (created by an earlier queued write)."""
-        self.writer.submit(lambda: call(self.run_ids[name]), what)
+    def _apply(self, record: dict) -> None:
+        """One journaled write, on the store (the writer's thread; also a resume's replay)."""
+        apply_record(self.client, self.experiment_id, self.run_ids, record)
+
+    def replay(self) -> int:
+        """Apply the journaled writes the store had not received when the last driver stopped (a
+        resumed sweep, before `adopt_existing_runs`): the child runs that exist are found by their
+        trial tag, so nothing is created twice. Returns how many records it applied."""
+        waiting = self.journal.written - self.journal.applied()
+        if waiting <= 0:
+            return 0
+        try:
+            runs = with_backoff(
+                lambda: child_runs(self.client, self.experiment_name, self.parent_run_id), "listing child runs"
+            )
+        except NoRuns:
+            runs = []
+        for run in runs:
+            self.run_ids.setdefault(run.data.tags.get(TRIAL_TAG), run.info.run_id)
+        self.writer.flush()
+        return waiting
 
     @staticmethod
     def trial_name(trial) -> str:
@@ -207,7 +254,7 @@ class MlflowTracker(Callback):
         )  # one read per metric, all runs
         for run in runs:
             name = run.data.tags.get(TRIAL_TAG)
-            if name in self.run_ids:
+            if name in self.started:
                 continue
             self.run_ids[name] = run.info.run_id
             self.started.add(name)
@@ -225,14 +272,7 @@ class MlflowTracker(Callback):
             self.on_start(name)
         if name in self.started:  # a retried or resumed trial continues its own child run
             if name not in self.statuses:
-                self._write(
-                    "tagging a restarted trial",
-                    lambda run_id: self.client.set_tag(run_id, STATUS_TAG, RUNNING_STATUS),
-                    name,
-                )
-                self._write(
-                    "reopening a restarted trial", lambda run_id: self.client.update_run(run_id, status="RUNNING"), name
-                )
+                self._record("reopen", name, f"reopening the run of {name}")
             return
         self.started.add(name)
         spec = self.trials[name]
@@ -245,18 +285,11 @@ class MlflowTracker(Callback):
             CONFIG_TAG: json.dumps(spec.config.model_dump(mode="json"), sort_keys=True),
         }
 
-        def create() -> None:
-            self.run_ids[name] = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
-
-        self.writer.submit(create, f"creating the run of {name}")
-        params = [Param(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
+        self._record("create", name, f"creating the run of {name}", tags=tags)
+        params = [(k, json.dumps(v) if isinstance(v, list) else str(v)) for k, v in spec.config.flat().items()]
         for i in range(0, len(params), MAX_PARAMS_PER_CALL):
-            chunk = params[i : i + MAX_PARAMS_PER_CALL]
-            self._write(
-                f"logging the params of {name}",
-                lambda run_id, chunk=chunk: self.client.log_batch(run_id, params=chunk),
-                name,
-            )
+            chunk = dict(params[i : i + MAX_PARAMS_PER_CALL])
+            self._record("batch", name, f"logging the params of {name}", params=chunk)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         name = self.name_of(trial)
@@ -283,11 +316,7 @@ class MlflowTracker(Callback):
         pending.last = step
         if isinstance(result.get(DISTRIBUTIONS), str):
             text = result[DISTRIBUTIONS]
-            self._write(
-                f"logging the distributions of {name}",
-                lambda run_id: self.client.log_text(run_id, text, DISTRIBUTIONS_ARTIFACT),
-                name,
-            )
+            self._record("text", name, f"logging the distributions of {name}", text=text, path=DISTRIBUTIONS_ARTIFACT)
         if result.get("diverged"):
             self.diverged.add(name)
         self.logged[name] = step
@@ -295,16 +324,17 @@ class MlflowTracker(Callback):
 
     def mark_interrupted(self) -> list[str]:
         """The sweep was stopped: child runs of trials that had not ended get status KILLED and
-        ncsweep.status interrupted (a resume reopens them). Returns their names."""
+        ncsweep.status interrupted (a resume reopens them). Waits INTERRUPT_WAIT_S at most for the
+        store: what it has not received by then stays in the journal for `ncsweep resume`. Returns
+        the names."""
         names = [n for n in self.started if n not in self.statuses]
         for name in names:
             self._send(name, tags=[RunTag(STATUS_TAG, INTERRUPTED_STATUS)])
-            self._write(
-                f"ending the run of {name}",
-                lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED)),
-                name,
-            )
-        self.flush()
+            self._record("end", name, f"ending the run of {name}", status=RunStatus.to_string(RunStatus.KILLED))
+        self.journal.sync()
+        left = self.flush(timeout=INTERRUPT_WAIT_S)
+        if left:
+            print(f"{left} MLflow writes wait in {self.journal.path}: `ncsweep resume` writes them first", flush=True)
         return names
 
     def _best(self, name: str) -> tuple[dict | None, list[RunTag]]:
@@ -341,21 +371,11 @@ class MlflowTracker(Callback):
             best, tags = self._best(name)
             self._send(name, [], tags + [RunTag(STATUS_TAG, status)])  # the last epochs and the status at once
             if best is not None:
-                self._write(
-                    f"logging the best epoch of {name}",
-                    lambda run_id: self.client.log_dict(run_id, best, BEST_ARTIFACT),
-                    name,
-                )
+                self._record("dict", name, f"logging the best epoch of {name}", dict=best, path=BEST_ARTIFACT)
             if name in self.histories:
                 history = self.histories.pop(name)
-                self._write(
-                    f"logging the history of {name}", lambda run_id: log_history(self.client, run_id, history), name
-                )
-            self._write(
-                f"ending the run of {name}",
-                lambda run_id: self.client.set_terminated(run_id, RunStatus.to_string(run_status)),
-                name,
-            )
+                self._record("history", name, f"logging the history of {name}", history=history)
+            self._record("end", name, f"ending the run of {name}", status=RunStatus.to_string(run_status))
         if self.on_done:
             details = dict(trial.last_result or {})
             details["epoch"] = self.logged.get(name, details.get("epoch", 0))
