@@ -109,7 +109,9 @@ def one_run(root: Path, seeds: int, epochs: int, outage: float) -> dict:
     finished.sort()
     gaps = [b - a for a, b in zip(finished, finished[1:])]
     stop(server)
+    said = (root / "run.log").read_text()
     return {
+        "outage_said": said.count("MLflow store stopped answering") + said.count("MLflow store answers again"),
         "exit": code,
         "wall_s": wall,
         "runs": len({r.data.tags["ncsweep.trial"] for r in runs}),
@@ -132,10 +134,12 @@ def main() -> None:
             rows[name] = one_run(Path(tmp) / name.replace(" ", "_"), args.seeds, args.epochs, outage)
     trials = 2 * args.seeds
     print(f"{trials} trials x {args.epochs} epochs, 4 at a time")
-    print(f"{'run':<22}{'exit':>5}{'wall s':>8}{'child runs':>12}{'epochs wrong':>14}{'longest gap s':>15}")
+    header = f"{'run':<22}{'exit':>5}{'wall s':>8}{'child runs':>12}{'epochs wrong':>14}{'longest gap s':>15}"
+    print(header + "  outage lines in the log (stopped + answers again)")
     for name, r in rows.items():
         runs = f"{r['runs']}/{r['run_rows']}"
-        print(f"{name:<22}{r['exit']:>5}{r['wall_s']:>8.1f}{runs:>12}{r['bad']:>14}{r['longest_gap_s']:>15.1f}")
+        line = f"{name:<22}{r['exit']:>5}{r['wall_s']:>8.1f}{runs:>12}{r['bad']:>14}{r['longest_gap_s']:>15.1f}"
+        print(f"{line}  {r['outage_said']}")
     base, hit = (r["longest_gap_s"] for r in rows.values())
     print(f"ratio of the longest gaps: {hit / base:.2f} (target: at most 2)")
 

@@ -143,25 +143,24 @@ def test_a_sweep_through_mlflow_on_postgres_survives_a_database_restart(postgres
         tmp_path / "pg.yaml",
         "pg",
         base={
-            "data": {"name": "synthetic", "num_classes": 3, "dim": 8, "train_per_class": 400, "test_per_class": 20},
+            "data": {"name": "synthetic", "num_classes": 3, "dim": 8, "train_per_class": 1500, "test_per_class": 20},
             "model": {"name": "mlp", "width": 16, "depth": 1},
-            "train": {"epochs": 6, "batch_size": 8},
+            "train": {"epochs": 4, "batch_size": 8},
             "metrics": {"distribution_samples": 10},
         },
-        seeds=[0, 1],
+        seeds=[0],
     )
     log = tmp_path / "run.log"
-    env = clean_env(HOME=str(tmp_path / "home"), NCSWEEP_TRACKING_MAX_WAIT_S="2")
+    env = clean_env(HOME=str(tmp_path / "home"), NCSWEEP_TRACKING_MAX_WAIT_S="2", NCSWEEP_TRACKING_FLUSH_S="1")
     proc = start(run_command(sweep, server.url, tmp_path / "results"), tmp_path, env, log)
     runs = Runs(server.url, "test-pg")
     try:
         runs.wait(lambda children: any(len(runs.epochs(r)) >= 2 for r in children), 180, "two epochs", proc, log)
         postgres.stop()  # the database goes away under the server mid-sweep ...
-        time.sleep(5)
+        time.sleep(3)
         postgres.start()  # ... and comes back: same data, same port
         assert proc.wait(timeout=300) == 0, log.read_text()[-4000:]
-        names = {f"{loss}-s{seed}" for loss in ("ce", "bce") for seed in (0, 1)}
-        runs.assert_complete(names, epochs=6)  # every run once, every epoch once
+        runs.assert_complete({"ce-s0", "bce-s0"}, epochs=4)  # every run once, every epoch once
         analyze = subprocess.run(
             [str(BIN / "ncsweep"), "analyze", "--experiment", "test-pg"]
             + ["--tracking-uri", server.url, "--out", str(tmp_path / "out")],
@@ -175,7 +174,7 @@ def test_a_sweep_through_mlflow_on_postgres_survives_a_database_restart(postgres
         import pandas as pd
 
         epochs = pd.read_parquet(tmp_path / "out" / "epochs.parquet")
-        assert len(epochs) == 4 * 6 and not epochs.duplicated(["run_id", "epoch"]).any()
+        assert len(epochs) == 2 * 4 and not epochs.duplicated(["run_id", "epoch"]).any()
     finally:
         stop_tree(proc)
         server.stop()

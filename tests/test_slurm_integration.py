@@ -116,7 +116,9 @@ def slurm(tmp_path_factory):
 
 
 def submit(env: dict, sweep: Path, tmp_path: Path, *extra: str) -> tuple[str, Path]:
-    """`ncsweep slurm SWEEP` (no --follow): the job id and the job's output file."""
+    """`ncsweep slurm SWEEP` (no --follow) from `tmp_path` (its store and jobs there): the job id
+    and the job's output file."""
+    tmp_path.mkdir(exist_ok=True)
     out = subprocess.run(
         [str(BIN / "ncsweep"), "slurm", str(sweep), "--storage", str(tmp_path / "jobs"), *extra]
         + ["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"],
@@ -147,44 +149,43 @@ def rays_of(job: str) -> list[psutil.Process]:
     return found
 
 
-def test_a_requeued_job_resumes_its_sweep_and_finishes_each_trial_once(slurm, tmp_path):
-    env = {**slurm, "HOME": str(tmp_path / "home")}
-    sweep = slow_sweep(tmp_path / "requeue.yaml", "requeue", max_concurrent=2)
-    job, output = submit(env, sweep, tmp_path, "--requeue")
-    runs = Runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "test-requeue")
-    runs.wait(lambda children: any(len(runs.epochs(r)) >= 2 for r in children), 180, "two epochs", log=output)
-    subprocess.run(["scontrol", "requeue", job], env=env, check=True)  # what a preemption does
-    # Slurm holds a requeued job back for two minutes (its BeginTime); the test need not wait for that.
+def requeue_now(env: dict, job: str) -> None:
+    """Requeue `job` as a preemption does; Slurm then holds it back for two minutes (its
+    BeginTime), which the test need not wait for."""
+    subprocess.run(["scontrol", "requeue", job], env=env, check=True)
     deadline = time.time() + 120
     while time.time() < deadline:
         state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%t"], env=env, capture_output=True, text=True)
         if state.stdout.strip() == "PD":
             subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env, capture_output=True)
-            break
+            return
         time.sleep(0.5)
-    job_gone(env, job, 400)
-    text = output.read_text()
-    assert "ncsweep slurm: resuming" in text and "the driver exited 0" in text, text[-3000:]
-    names = {f"{loss}-s{seed}" for loss in ("ce", "bce") for seed in (0, 1)}
-    runs.assert_complete(names)  # one child run per trial, every epoch once
-    assert not rays_of(job)
 
 
-def test_scancel_mid_sweep_leaves_no_ray_and_a_resumable_folder(slurm, tmp_path):
+def test_requeue_resumes_each_trial_once_and_scancel_leaves_no_ray_and_a_resumable_folder(slurm, tmp_path):
+    """Two jobs at once on the one node: A (--requeue) is requeued mid-sweep, resumes and finishes
+    each trial once; B is cancelled mid-sweep: no process of its Ray is left, its results folder
+    can be resumed."""
     env = {**slurm, "HOME": str(tmp_path / "home")}
-    sweep = slow_sweep(tmp_path / "cancel.yaml", "cancel", seeds=(0,))
-    job, output = submit(env, sweep, tmp_path)
-    runs = Runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "test-cancel")
-    runs.wait(lambda children: any(len(runs.epochs(r)) >= 1 for r in children), 180, "an epoch", log=output)
-    assert rays_of(job)  # the job's own Ray runs
-    started = time.time()
-    subprocess.run(["scancel", job], env=env, check=True)
-    job_gone(env, job, 120)
+    sweeps = {name: slow_sweep(tmp_path / f"{name}.yaml", name, seeds=(0,)) for name in ("requeue", "cancel")}
+    a, a_out = submit(env, sweeps["requeue"], tmp_path / "a", "--requeue")
+    b, b_out = submit(env, sweeps["cancel"], tmp_path / "b")
+    a_runs = Runs(f"sqlite:///{tmp_path / 'a' / 'mlflow.db'}", "test-requeue")
+    b_runs = Runs(f"sqlite:///{tmp_path / 'b' / 'mlflow.db'}", "test-cancel")
+    b_runs.wait(lambda children: any(len(b_runs.epochs(r)) >= 1 for r in children), 240, "an epoch", log=b_out)
+    assert rays_of(b)  # the job's own Ray runs
+    subprocess.run(["scancel", b], env=env, check=True)
+    a_runs.wait(lambda children: any(len(a_runs.epochs(r)) >= 2 for r in children), 240, "two epochs", log=a_out)
+    requeue_now(env, a)
+    job_gone(env, b, 120)
     deadline = time.time() + 30
-    while rays_of(job) and time.time() < deadline:
+    while rays_of(b) and time.time() < deadline:
         time.sleep(0.5)
-    assert not rays_of(job), [p.info["cmdline"][:3] for p in rays_of(job)]
-    gone_after = time.time() - started
-    results = [p.parent for p in (output.parent / "results").glob("*/ncsweep_run.json")]
-    assert len(results) == 1 and list(results[0].glob("experiment_state*.json")), output.read_text()[-3000:]
-    assert gone_after < 60
+    assert not rays_of(b), [p.info["cmdline"][:3] for p in rays_of(b)]
+    results = [p.parent for p in (b_out.parent / "results").glob("*/ncsweep_run.json")]
+    assert len(results) == 1 and list(results[0].glob("experiment_state*.json")), b_out.read_text()[-3000:]
+    job_gone(env, a, 400)
+    text = a_out.read_text()
+    assert "ncsweep slurm: resuming" in text and "the driver exited 0" in text, text[-3000:]
+    a_runs.assert_complete({"ce-s0", "bce-s0"})  # one child run per trial, every epoch once
+    assert not rays_of(a)
