@@ -23,8 +23,10 @@ quickstart: $(STAMP)
 	@echo "Running sweeps/quickstart.yaml: 6 trials of 30 epochs on the bundled digits (about 30 s on 2 cores)."
 	$(BIN)/ncsweep run sweeps/quickstart.yaml
 
+# Two workers that take tests as they free up (much of an integration test is waiting on Ray, MLflow,
+# Slurm or PostgreSQL processes); each worker has its own HOME and Ray folder (tests/conftest.py).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n 2 --dist worksteal
 
 # The inner loop: everything but the tests that start Ray / MLflow server processes.
 test-unit: $(STAMP)

@@ -102,7 +102,15 @@ class Runs:
     """The child runs of one experiment, read from MLflow as the sweep goes."""
 
     def __init__(self, uri: str, experiment: str):
-        self.client, self.experiment = MlflowClient(uri), experiment
+        self.uri, self.experiment, self._client = uri, experiment, None
+        self.sqlite = uri.startswith("sqlite:")
+
+    @property
+    def client(self) -> MlflowClient:
+        """Made on first use: a client of a sqlite URI creates the store at once (see `wait`)."""
+        if self._client is None:
+            self._client = MlflowClient(self.uri)
+        return self._client
 
     def children(self) -> list:
         found = self.client.get_experiment_by_name(self.experiment)
@@ -129,6 +137,12 @@ class Runs:
                     f"process ended ({proc.returncode}) while waiting for "
                     f"{what}:\n{log.read_text()[-3000:] if log else ''}"
                 )
+            # A sqlite store is created (its tables migrated) by the driver: a client of the test that
+            # opened it meanwhile would migrate it at the same time. Read it once the driver has said
+            # "Running" (its parent run exists, so its tables do).
+            if self.sqlite and log is not None and "Running " not in (log.read_text() if log.exists() else ""):
+                time.sleep(0.5)
+                continue
             value = condition(self.children())
             if value:
                 return value

@@ -29,6 +29,12 @@ os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "
 TEST_HOME = tempfile.mkdtemp(prefix="ncsweep-test-home-")
 os.environ["HOME"] = TEST_HOME
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(TEST_HOME, ".hypothesis")  # not ./.hypothesis in the checkout
+# Ray's temporary folder of this test process (each of pytest-xdist's workers imports this file):
+# `ray.init()` without an address joins the cluster whose address file it finds there
+# (ray_current_cluster), so two workers sharing /tmp/ray would run one's sweep on the other's
+# cluster. Short, because Ray's unix sockets live under it.
+RAY_TMP = tempfile.mkdtemp(prefix="ncsweep-ray-", dir="/tmp")
+os.environ["RAY_TMPDIR"] = RAY_TMP
 # The token a local Ray started by a test uses, private as ncsweep writes it (the `ray_local`
 # fixture's ray.init would otherwise write a world-readable one, and every later run would warn).
 from orchestrator.cluster.ray_token import ensure_local_token  # noqa: E402
@@ -40,6 +46,7 @@ ensure_local_token()
 def _remove_test_home():
     yield
     shutil.rmtree(TEST_HOME, ignore_errors=True)
+    shutil.rmtree(RAY_TMP, ignore_errors=True)
 
 
 def nan_equal(metrics: dict) -> dict:
@@ -71,7 +78,8 @@ def tiny_sweep(path: Path, name: str = "tiny", **overrides) -> Path:
 def ray_local():
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    if not ray.is_initialized():  # an in-process sweep of an earlier test may have started this process's Ray
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never a stray cluster
     yield ray
     ray.shutdown()
 
@@ -146,3 +154,10 @@ def mlflow_server(tmp_path_factory):
         yield server.url
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that start Ray, MLflow, Slurm or PostgreSQL processes first (in their file order):
+    with `make test`'s two workers, the long ones overlap at the start and the short ones even out
+    the end, instead of one long test finishing alone."""
+    items.sort(key=lambda item: item.get_closest_marker("integration") is None)

@@ -64,13 +64,15 @@ class SweepOutcome:
 
 
 def ensure_ray() -> None:
-    """Join the cluster in RAY_ADDRESS (or the one this Ray job runs in), else start a local Ray,
-    protected by a private token (orchestrator/ray_token.py)."""
+    """Join the cluster in RAY_ADDRESS (Ray sets it for the driver of a Ray job), else start a local
+    Ray of this run's own, protected by a private token (orchestrator/ray_token.py). `local`, not
+    Ray's default: without an address Ray joins whatever cluster `ray start` last recorded in its
+    temporary folder, on a shared node another user's or a finished job's (docs/slurm.md)."""
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
         if not address:
             ensure_local_token()
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=address or "local", logging_level=logging.WARNING, log_to_driver=False)
 
 
 def open_store_while_ray_starts(client: MlflowClient, uri: str) -> threading.Thread | None:
