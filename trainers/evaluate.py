@@ -192,9 +192,7 @@ def evaluation_inputs(
     if "ood" in names:
         x = outside_inputs(config.metrics.ood, data.input_shape, config.metrics.max_samples, config.data.split_seed)
         ood = Side.of(_features(model, x, channels_last), None, ctx)
-    return EvalInputs(
-        Side.of(h, y, ctx), config.seed, unknown, ood, train[FEATURES] if train else None, ctx.bias is not None
-    )
+    return EvalInputs(Side.of(h, y, ctx), config.seed, unknown, ood, train[FEATURES] if train else None)
 
 
 def run_evaluations(config: TrialConfig, inputs: EvalInputs, split: str) -> dict:

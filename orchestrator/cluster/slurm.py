@@ -17,7 +17,6 @@ Ray on Slurm report:
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -231,7 +230,3 @@ def exit_code(job_id: str) -> int:
     out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
     found = re.search(r"ExitCode=(\d+):(\d+)", out)
     return int(found.group(1)) if found else 0
-
-
-def ncsweep_bin() -> Path:
-    return Path(os.path.dirname(sys.executable))

@@ -74,15 +74,6 @@ class Journal:
         temporary.write_text(str(count))
         os.replace(temporary, self.done_path)
 
-    def records(self, start: int = 0) -> Iterator[dict]:
-        """The whole records from number `start` on, as they are in the file now."""
-        for i, line in enumerate(self._lines()):
-            if i >= start:
-                yield json.loads(line)
-
-    def close(self) -> None:
-        self._out.close()
-
 
 class JournalWriter:
     """Applies the journal's records to the store in order on one thread, from the first record

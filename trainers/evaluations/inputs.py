@@ -44,4 +44,3 @@ class EvalInputs:
     unknown: Side | None = None  # data.open_set: test samples of the classes held out of training
     ood: Side | None = None  # metrics.ood: the test split of another dataset, in this trial's input shape
     train: SplitStats | None = None  # the train split at the penultimate features (means, scatter)
-    has_bias: bool = True  # False: the head has no bias (classifier.bias none), S = Z
