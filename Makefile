@@ -26,7 +26,7 @@ quickstart: $(STAMP)
 # Two workers that take tests as they free up (much of an integration test is waiting on Ray, MLflow,
 # Slurm or PostgreSQL processes); each worker has its own HOME and Ray folder (tests/conftest.py).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest tests -n 2 --dist worksteal
+	$(BIN)/python -m pytest tests -n 2 --dist worksteal --durations=20
 
 # The inner loop: everything but the tests that start Ray / MLflow server processes.
 test-unit: $(STAMP)

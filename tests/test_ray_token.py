@@ -8,8 +8,6 @@ from __future__ import annotations
 import stat
 
 import pytest
-from clusterkit import clean_env, run_command, run_to_end
-from conftest import tiny_sweep
 
 from orchestrator.cluster.ray_token import ensure_local_token, token_path
 
@@ -63,18 +61,5 @@ def test_the_token_path_ray_reads_and_when_none_is_needed(home, monkeypatch, tmp
         monkeypatch.delenv(var)
 
 
-@pytest.mark.integration
-def test_the_console_script_leaves_a_private_token_in_an_empty_home(tmp_path):
-    """The issue's acceptance: `ncsweep run` with HOME an empty folder starts a local Ray; the token
-    it finds there afterwards is 600 in a 700 folder (Ray's own would be 644 in 755)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    sweep = tiny_sweep(tmp_path / "token.yaml", "token", grid={"loss.name": ["ce"]})
-    env = {k: v for k, v in clean_env(HOME=str(home)).items() if not k.startswith("RAY_AUTH")}
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = run_command(sweep, uri, tmp_path / "results")
-    code, output = run_to_end(args, tmp_path, env, tmp_path / "run.log")
-    assert code == 0, output[-3000:]
-    token = home / ".ray" / "auth_token"
-    assert mode(token) == 0o600 and mode(token.parent) == 0o700
-    assert "warning:" not in output
+# The console script's end of it (`ncsweep run` in an empty HOME leaves a 600 token in a 700 folder)
+# is checked in tests/test_resume_integration.py, whose first driver starts such a local Ray.

@@ -248,27 +248,32 @@ def fit_tuners(
                 if stop.received is not None:
                     break
     finally:
-        progress.stop()
-        tracker.flush()  # the queued MLflow writes of the last results (and of an interrupt's)
-        outcome = SweepOutcome(
-            tracker.parent_run_id,
-            results_dir,
-            total,
-            dict(tracker.statuses),
-            time.time() - started,
-            stop.received is not None,
-        )
-        if outcome.interrupted:
-            tracker.mark_interrupted()
-            with_backoff(
-                lambda: client.set_tag(outcome.parent_run_id, STATUS_TAG, INTERRUPTED_STATUS), "tagging the parent run"
+        try:
+            progress.stop()
+            tracker.flush()  # the queued MLflow writes of the last results (and of an interrupt's)
+            outcome = SweepOutcome(
+                tracker.parent_run_id,
+                results_dir,
+                total,
+                dict(tracker.statuses),
+                time.time() - started,
+                stop.received is not None,
             )
-        status = RunStatus.KILLED if outcome.interrupted else RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
-        with_backoff(
-            lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"),
-            "tagging the parent run",
-        )
-        with_backoff(
-            lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)), "ending the parent run"
-        )
+            if outcome.interrupted:
+                tracker.mark_interrupted()
+                with_backoff(
+                    lambda: client.set_tag(outcome.parent_run_id, STATUS_TAG, INTERRUPTED_STATUS),
+                    "tagging the parent run",
+                )
+            status = RunStatus.KILLED if outcome.interrupted else RunStatus.FINISHED if outcome.ok else RunStatus.FAILED
+            with_backoff(
+                lambda: client.set_tag(outcome.parent_run_id, "ncsweep.wall_s", f"{outcome.wall_s:.1f}"),
+                "tagging the parent run",
+            )
+            with_backoff(
+                lambda: client.set_terminated(outcome.parent_run_id, RunStatus.to_string(status)),
+                "ending the parent run",
+            )
+        finally:
+            tracker.close()  # its writer thread: an in-process resume starts its own
     return outcome

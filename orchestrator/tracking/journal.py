@@ -83,6 +83,7 @@ class JournalWriter:
         self.journal, self.apply = journal, apply
         self.applied = journal.applied()
         self._error: BaseException | None = None
+        self._stopped = False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="ncsweep-mlflow-writer", daemon=True)
         self._thread.start()
@@ -104,6 +105,8 @@ class JournalWriter:
                 if not line.endswith("\n"):  # nothing new yet (or half a line): wait for the next append
                     f.seek(position)
                     with self._changed:
+                        if self._stopped:
+                            return
                         self._changed.wait(timeout=0.5)
                     continue
                 record = json.loads(line)
@@ -130,6 +133,16 @@ class JournalWriter:
         if self._error is not None:
             raise self._error
         return self.waiting()
+
+    def stop(self) -> None:
+        """End the thread once it has nothing to apply (at once if it is waiting for new records).
+        A driver that ends its sweep stops its writer: another tracker on the same journal later in
+        this process (an in-process resume) must be the only one applying it, or an old writer could
+        reopen a run after the new one ended it."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        self._thread.join(timeout=5)
 
 
 def apply_record(client, experiment_id: str, run_ids: dict[str, str], record: dict) -> None:

@@ -162,6 +162,12 @@ class MlflowTracker(Callback):
     def on_experiment_end(self, trials, **info):
         self.flush()
 
+    def close(self) -> None:
+        """Stop the writer thread (the sweep is over; what it has not applied stays journaled)."""
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+
     def get_state(self) -> None:
         """Tune asks for this while it snapshots its experiment state, before the snapshot goes to
         the storage that `ncsweep resume` reads. A resumed sweep neither reruns the trials the
