@@ -63,6 +63,10 @@ class Journal:
             self._out.flush()
             os.fsync(self._out.fileno())
 
+    def close(self) -> None:
+        with self._lock:
+            self._out.close()
+
     def applied(self) -> int:
         try:
             return int(self.done_path.read_text() or 0)

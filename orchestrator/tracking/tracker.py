@@ -163,10 +163,12 @@ class MlflowTracker(Callback):
         self.flush()
 
     def close(self) -> None:
-        """Stop the writer thread (the sweep is over; what it has not applied stays journaled)."""
+        """Stop the writer thread and close the journal (the sweep is over; what the store has not
+        received stays journaled for `ncsweep resume`)."""
         if self._writer is not None:
             self._writer.stop()
             self._writer = None
+        self.journal.close()
 
     def get_state(self) -> None:
         """Tune asks for this while it snapshots its experiment state, before the snapshot goes to
