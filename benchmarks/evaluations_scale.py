@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+from fresh_process import in_subprocess, peak_mb, rss_mb  # noqa: E402 - beside this script
 
 
 def measure(name: str, n: int, d: int, k: int) -> dict:
@@ -43,7 +37,7 @@ def measure(name: str, n: int, d: int, k: int) -> dict:
     started = time.perf_counter()
     values = recall_and_map(features, labels) if name == "retrieval" else verify(features, labels, 0)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    peak = peak_mb() - before
     return {"seconds": seconds, "peak_mb": peak, "values": values, "features_mb": n * d * 4 / 2**20}
 
 
@@ -62,12 +56,10 @@ def main() -> None:
     print(f"{'evaluation':<14}{'N':>9}{'seconds':>10}{'peak MB':>10}{'N x N fp64 MB':>15}  values")
     for n in map(int, args.sizes.split(",")):
         for name in ("retrieval", "verification"):
-            command = [sys.executable, __file__, "--one", name, str(n), str(args.dim), str(args.classes)]
-            out = subprocess.run(command, capture_output=True, text=True)
-            if out.returncode != 0:
-                print(f"{name:<14}{n:>9}  failed: {out.stderr.strip().splitlines()[-1:]}")
+            r = in_subprocess(__file__, name, n, args.dim, args.classes)
+            if "error" in r:
+                print(f"{name:<14}{n:>9}  failed: {r['error']}")
                 continue
-            r = json.loads(out.stdout.strip().splitlines()[-1])
             values = ", ".join(f"{key} {value:.4f}" for key, value in r["values"].items())
             print(f"{name:<14}{n:>9}{r['seconds']:>10.1f}{r['peak_mb']:>10.0f}{n * n * 8 / 2**20:>15,.0f}  {values}")
 

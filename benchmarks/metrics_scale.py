@@ -22,25 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fresh_process import in_subprocess, peak_mb, rss_mb  # noqa: E402 - beside this script
 
 CHUNK = 4096
 OLD_BYTES_PER_VALUE = 74  # the old computation's measured peak per feature value (see the docstring)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def problem(n: int, d: int, k: int):
@@ -99,15 +89,6 @@ def measure(side: str, n: int, d: int, k: int) -> dict:
     return {"seconds": seconds, "peak_mb": peak_mb() - before, "values": values}
 
 
-def in_subprocess(side: str, n: int, d: int, k: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--one", side, str(n), str(d), str(k)], capture_output=True, text=True
-    )
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def available_mb() -> float:
     with open("/proc/meminfo") as f:
         info = {line.split(":")[0]: int(line.split()[1]) for line in f}
@@ -142,12 +123,12 @@ def main() -> None:
     print(f"metrics of one split, d = {d}, K = {k}, float64; each side in its own process")
     print(f"{'N':>9}  {'old: time':>10} {'peak':>9}  {'streaming: time':>16} {'peak':>9}  largest relative difference")
     for n in map(int, args.sizes.split(",")):
-        new = in_subprocess("new", n, d, k)
+        new = in_subprocess(__file__, "new", n, d, k)
         need = n * d * OLD_BYTES_PER_VALUE / 2**20
         if need > 0.9 * available_mb():
             old = {"skipped": f"skipped: needs ~{need / 1024:.0f} GB, {available_mb() / 1024:.0f} GB free"}
         else:
-            old = in_subprocess("old", n, d, k)
+            old = in_subprocess(__file__, "old", n, d, k)
         new_text = f"{new['seconds']:>15.1f}s {new['peak_mb']:>7.0f}MB" if "seconds" in new else f"{new.get('error')}"
         if "seconds" in old:
             worst, where = largest_difference(old["values"], new["values"])

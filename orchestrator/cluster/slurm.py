@@ -17,6 +17,7 @@ Ray on Slurm report:
 
 from __future__ import annotations
 
+import codecs
 import re
 import shlex
 import shutil
@@ -73,12 +74,9 @@ def sbatch_lines(job: SlurmJob, folder: Path) -> list[str]:
     ]
     if job.gpus_per_node:
         lines.append(f"--gpus-per-node={job.gpus_per_node}")
-    for flag, value in (("cpus-per-task", job.cpus_per_task), ("partition", job.partition)):
-        if value is not None:
-            lines.append(f"--{flag}={value}")
-    for flag, value in (("time", job.time), ("account", job.account)):
-        if value is not None:
-            lines.append(f"--{flag}={value}")
+    optional = {"cpus-per-task": job.cpus_per_task, "partition": job.partition}
+    optional |= {"time": job.time, "account": job.account}
+    lines += [f"--{flag}={value}" for flag, value in optional.items() if value is not None]
     return [f"#SBATCH {line}" for line in [*lines, *job.sbatch]]
 
 
@@ -204,25 +202,29 @@ def submit(script: Path) -> str:
 
 
 def job_state(job_id: str) -> str:
-    """The job's state as squeue (running, pending) or sacct/scontrol knows it; '' when gone."""
+    """The job's state as squeue shows it (RUNNING, PENDING, ...); '' once it has left the queue."""
     out = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True)
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
 
 
 def follow(job_id: str, output: Path, poll_s: float = 2.0) -> int:
-    """Print the job's output as it grows until the job leaves the queue; its exit code when
-    Slurm says it (scontrol), else 0."""
-    shown = 0
-    while True:
+    """Print the job's output as it grows (only what is new: a day's output is not read again
+    every poll) until the job leaves the queue; its exit code when Slurm says it (scontrol), else 0."""
+    shown, decoder = 0, codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two reads
+
+    def show_new() -> None:
+        nonlocal shown
         if output.exists():
-            text = output.read_text(errors="replace")
-            print(text[shown:], end="", flush=True)
-            shown = len(text)
-        if not job_state(job_id):
-            break
+            with open(output, "rb") as f:
+                f.seek(shown)
+                new = f.read()
+            shown += len(new)
+            print(decoder.decode(new), end="", flush=True)
+
+    while job_state(job_id):
+        show_new()
         time.sleep(poll_s)
-    if output.exists():
-        print(output.read_text(errors="replace")[shown:], end="", flush=True)
+    show_new()
     return exit_code(job_id)
 
 

@@ -104,14 +104,16 @@ class JournalWriter:
             for _ in range(self.applied):
                 f.readline()
             while True:
+                with self._changed:
+                    if self._stopped:  # what is not applied yet stays in the journal, for a resume
+                        return
                 position = f.tell()
                 line = f.readline()
                 if not line.endswith("\n"):  # nothing new yet (or half a line): wait for the next append
                     f.seek(position)
                     with self._changed:
-                        if self._stopped:
-                            return
-                        self._changed.wait(timeout=0.5)
+                        if not self._stopped:
+                            self._changed.wait(timeout=0.5)
                     continue
                 record = json.loads(line)
                 try:
@@ -139,10 +141,10 @@ class JournalWriter:
         return self.waiting()
 
     def stop(self) -> None:
-        """End the thread once it has nothing to apply (at once if it is waiting for new records).
-        A driver that ends its sweep stops its writer: another tracker on the same journal later in
-        this process (an in-process resume) must be the only one applying it, or an old writer could
-        reopen a run after the new one ended it."""
+        """End the thread before its next record (the one being applied, if any, is finished; the
+        rest stays in the journal). A driver that ends its sweep stops its writer: another tracker on
+        the same journal later in this process (an in-process resume) must be the only one applying
+        it, or an old writer could reopen a run after the new one ended it."""
         with self._changed:
             self._stopped = True
             self._changed.notify_all()

@@ -155,8 +155,7 @@ class MlflowTracker(Callback):
     def flush(self, timeout: float | None = None) -> int:
         """Write every trial's pending values and wait until every journaled write is in the store
         (at most `timeout` seconds); the number still waiting. Raises a write that failed for good."""
-        for name in list(self.pending):
-            self._send(name)
+        self._send_pending()
         return self.writer.flush(timeout)
 
     def on_experiment_end(self, trials, **info):
@@ -177,8 +176,7 @@ class MlflowTracker(Callback):
         reported so far must be recorded first: in the journal on disk (an fsync), not in the store,
         so an outage does not hold the snapshot, and with it the trials, still. `ncsweep resume`
         applies what the store had not received (`replay`) before it reads MLflow."""
-        for name in list(self.pending):
-            self._send(name)
+        self._send_pending()
         self.journal.sync()
         return None
 
@@ -186,6 +184,10 @@ class MlflowTracker(Callback):
         """Tune's loop turns several times a second: hand on the values that have waited long enough."""
         now = time.monotonic()
         for name in [n for n, p in self.pending.items() if now - p.since >= self.flush_s]:
+            self._send(name)
+
+    def _send_pending(self) -> None:
+        for name in list(self.pending):
             self._send(name)
 
     def _send(self, name: str, metrics: list[Metric] = (), tags: list[RunTag] = ()) -> None:
